@@ -1,0 +1,93 @@
+"""THE scoping function. Every page, API endpoint, export and count reads through `scope()`.
+
+A user sees the records under their own division (the division code is a materialized path, so
+"under" is a prefix match on an indexed column) plus, for caseload roles, the children assigned to
+them. Anything else does not exist for them: `get_scoped_or_404` raises Http404, never 403, so an
+outsider cannot even learn that an id is taken.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from carenet.accounts.models import Division, Role, User
+
+M = TypeVar("M", bound=models.Model)
+
+# Roles that see everything under their division; the others see only their caseload.
+TERRITORIAL_ROLES = {Role.CITY_ADMIN, Role.DISTRICT_SPECIALIST, Role.STREET_SUPERVISOR, Role.VILLAGE_DIRECTOR, Role.AUDITOR}
+CASELOAD_ROLES = {Role.SOCIAL_WORKER}
+
+
+def _division_field(model: type[models.Model]) -> str:
+    """Each scoped model names the path to the 12-digit division code it is filed under."""
+    from carenet.audit.models import AccessLog, ChangeLog
+    from carenet.registry.models import CategoryMembership, Child, ChildDocument, FamilyMember, Household
+
+    fields: dict[type[models.Model], str] = {
+        Division: "code",
+        Child: "division_code",
+        Household: "division_code",
+        FamilyMember: "child__division_code",
+        CategoryMembership: "child__division_code",
+        ChildDocument: "child__division_code",
+        ChangeLog: "division_code",
+        AccessLog: "division_code",
+    }
+    try:
+        return fields[model]
+    except KeyError:
+        raise LookupError(f"{model.__name__} has no jurisdiction rule; add one to jurisdiction._division_field") from None
+
+
+def _child_field(model: type[models.Model]) -> str | None:
+    from carenet.registry.models import CategoryMembership, Child, ChildDocument, FamilyMember
+
+    return {Child: "id", FamilyMember: "child_id", CategoryMembership: "child_id", ChildDocument: "child_id"}.get(model)
+
+
+def scope(user: User, queryset: QuerySet[M]) -> QuerySet[M]:
+    """Narrow `queryset` to what `user` may see. The only function that decides jurisdiction."""
+    model = queryset.model
+    if not user.is_authenticated or not user.is_active:
+        return queryset.none()
+    role = user.role
+    if model is Division:
+        return _scope_divisions(user, queryset)
+    if role in TERRITORIAL_ROLES and user.division_id:
+        field = _division_field(model)
+        return queryset.filter(**{f"{field}__startswith": user.division.code})
+    if role in CASELOAD_ROLES:
+        child_field = _child_field(model)
+        if child_field is None:
+            return queryset.none()
+        from carenet.registry.models import Caseload
+
+        ids = Caseload.objects.filter(user=user, ended_at__isnull=True).values("child_id")
+        return queryset.filter(**{f"{child_field}__in": ids})
+    return queryset.none()
+
+
+def _scope_divisions(user: User, queryset: QuerySet[M]) -> QuerySet[M]:
+    """Divisions: your own subtree, plus your ancestors (so breadcrumbs and forms can name them)."""
+    if not user.division_id:
+        return queryset.none()
+    code = user.division.code
+    ancestors = [code[:n] for n in (2, 4, 6, 9) if n < len(code)]
+    return queryset.filter(Q(code__startswith=code) | Q(code__in=ancestors))
+
+
+def division_in_scope(user: User, division: Division) -> bool:
+    """May `user` file records under `division` (their own subtree only, never an ancestor)?"""
+    return bool(user.division_id) and user.role in TERRITORIAL_ROLES and division.code.startswith(user.division.code)
+
+
+def get_scoped_or_404(user: User, queryset: QuerySet[M], **lookup: object) -> M:
+    try:
+        return scope(user, queryset).get(**lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None

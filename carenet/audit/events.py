@@ -1,0 +1,70 @@
+"""One function per event; each writes one append-only row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+
+from carenet.accounts.models import User
+from carenet.audit.models import AccessLog, ChangeLog
+from carenet.core import idnumber
+
+SENSITIVE = {"id_number"}
+SKIP = {"updated_at", "created_at", "name_pinyin", "name_initials", "id_number_enc", "id_number_hash", "division_code"}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if hasattr(value, "name") and hasattr(value, "url"):  # FieldFile
+        return value.name or ""
+    return value
+
+
+def snapshot(instance: models.Model, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for field in instance._meta.concrete_fields:
+        if field.name in SKIP or field.primary_key:
+            continue
+        data[field.name] = _plain(getattr(instance, field.attname if field.is_relation else field.name))
+    data.update(extra or {})
+    return data
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    changes = {}
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old != new:
+            if key in SENSITIVE:
+                old, new = idnumber.mask(old or ""), idnumber.mask(new or "")
+            changes[key] = [old, new]
+    return changes
+
+
+def change_recorded(
+    *, actor: User | None, entity: str, entity_id: int, child_id: int | None, division_code: str,
+    action: str, changes: dict[str, list[Any]],
+) -> ChangeLog:
+    return ChangeLog.objects.create(
+        actor=actor, entity=entity, entity_id=entity_id, child_id=child_id,
+        division_code=division_code, action=action, changes=changes,
+    )
+
+
+def access_recorded(*, actor: User, child_id: int, division_code: str, kind: str, detail: str = "") -> AccessLog:
+    return AccessLog.objects.create(actor=actor, child_id=child_id, division_code=division_code, kind=kind, detail=detail)
+
+
+def accesses_recorded(*, actor: User, children: Iterable[tuple[int, str]], kind: str, detail: str = "") -> int:
+    rows = [AccessLog(actor=actor, child_id=cid, division_code=code, kind=kind, detail=detail) for cid, code in children]
+    AccessLog.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ChangeLog(models.Model):
+    """Append-only: who changed what on a child, household, family member or category, old -> new."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", _("Created")
+        UPDATE = "update", _("Changed")
+        ARCHIVE = "archive", _("Archived")
+        RESTORE = "restore", _("Restored")
+        DELETE = "delete", _("Removed")
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    entity = models.CharField(max_length=30)  # "child", "household", "member", "category", "document"
+    entity_id = models.BigIntegerField()
+    child_id = models.BigIntegerField(null=True, db_index=True)
+    # Kept for scoping the log itself: an auditor of a district sees only that district's changes.
+    division_code = models.CharField(max_length=12, blank=True)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    # {"field": [old, new]}; sensitive values are stored masked, never in clear.
+    changes = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["division_code", "at"], name="changelog_div", opclasses=["varchar_pattern_ops", "timestamptz_ops"])]
+
+
+class AccessLog(models.Model):
+    """Append-only: every view or export of a child's file. Written *before* the data is shown."""
+
+    class Kind(models.TextChoices):
+        VIEW = "view", _("Viewed file")
+        API_VIEW = "api_view", _("Read through the API")
+        EXPORT = "export", _("Exported")
+        PHOTO = "photo", _("Opened photo")
+        DOCUMENT = "document", _("Opened document")
+        FULL_ID = "full_id", _("Saw full ID number")
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    child_id = models.BigIntegerField(db_index=True)
+    division_code = models.CharField(max_length=12, blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    detail = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["division_code", "at"], name="accesslog_div", opclasses=["varchar_pattern_ops", "timestamptz_ops"])]

@@ -1,0 +1,33 @@
+"""The `carenet` console command: Django's management commands, plus `serve` (gunicorn)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "carenet.settings")
+    argv = list(sys.argv)
+    if len(argv) > 1 and argv[1] == "serve":
+        _serve(argv[2:])
+        return
+    if len(argv) > 1 and not argv[1].startswith("-"):
+        argv[1] = argv[1].replace("-", "_")  # `carenet import-divisions` -> import_divisions
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(argv)
+
+
+def _serve(args: list[str]) -> None:
+    """Production-style server: gunicorn, never runserver."""
+    bind = os.environ.get("CARENET_BIND", "127.0.0.1:8000")
+    workers = os.environ.get("CARENET_WORKERS", str(min(4, (os.cpu_count() or 1) + 1)))
+    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    cmd = [gunicorn, "carenet.wsgi:application", "--bind", bind, "--workers", workers, "--threads", "2",
+           "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms', "--access-logfile", "-", *args]
+    os.execv(gunicorn, cmd)
+
+
+if __name__ == "__main__":
+    main()
