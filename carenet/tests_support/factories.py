@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 import factory
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 
 from carenet.accounts.models import LEVEL_BY_LENGTH, Division, Role, User
 from carenet.core import idnumber, pinyin
@@ -24,20 +26,20 @@ class DivisionFactory(factory.django.DjangoModelFactory):
     full_name = factory.LazyAttribute(lambda o: f"{o.parent.full_name}/{o.name}" if o.parent else o.name)
 
 
+@lru_cache(maxsize=1)
+def demo_password_hash() -> str:
+    """Hash once: a PBKDF2 round per persona would make every test wait seconds."""
+    return make_password(settings.DEMO_PASSWORD)
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
         django_get_or_create = ("username",)
-        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     role = Role.VILLAGE_DIRECTOR
-    password = factory.PostGenerationMethodCall("set_password", settings.DEMO_PASSWORD)
-
-    @classmethod
-    def _after_postgeneration(cls, instance, create, results=None):  # type: ignore[no-untyped-def]
-        if create:
-            instance.save()
+    password = factory.LazyFunction(demo_password_hash)
 
 
 class HouseholdFactory(factory.django.DjangoModelFactory):
