@@ -167,6 +167,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = DEBUG or DEMO
+if WHITENOISE_USE_FINDERS:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request otherwise
 # Uploaded photos and documents are personal data: they live outside the static tree and are
 # only ever served through a view that checks jurisdiction and writes an access record.
 MEDIA_ROOT = Path(os.environ.get("CARENET_MEDIA_ROOT", VAR_DIR / "media"))
