@@ -26,7 +26,7 @@ CASELOAD_ROLES = {Role.SOCIAL_WORKER}
 def _division_field(model: type[models.Model]) -> str:
     """Each scoped model names the path to the 12-digit division code it is filed under."""
     from carenet.audit.models import AccessLog, ChangeLog
-    from carenet.registry.models import CategoryMembership, Child, ChildDocument, FamilyMember, Household
+    from carenet.registry.models import Caseload, CategoryMembership, Child, ChildDocument, FamilyMember, Household
 
     fields: dict[type[models.Model], str] = {
         Division: "code",
@@ -35,6 +35,7 @@ def _division_field(model: type[models.Model]) -> str:
         FamilyMember: "child__division_code",
         CategoryMembership: "child__division_code",
         ChildDocument: "child__division_code",
+        Caseload: "child__division_code",
         ChangeLog: "division_code",
         AccessLog: "division_code",
     }

@@ -129,6 +129,9 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"token {self.pk} of {self.user_id}"
+
 
 class LoginFailure(models.Model):
     """Failed sign-ins counted per username (not per IP: a village shares one mobile NAT address)."""
@@ -137,3 +140,6 @@ class LoginFailure(models.Model):
     failures = models.PositiveIntegerField(default=0)
     last_failure_at = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.username}: {self.failures}"

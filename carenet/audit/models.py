@@ -30,6 +30,9 @@ class ChangeLog(models.Model):
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["division_code", "at"], name="changelog_div", opclasses=["varchar_pattern_ops", "timestamptz_ops"])]
 
+    def __str__(self) -> str:
+        return f"{self.entity} {self.entity_id} {self.action}"
+
 
 class AccessLog(models.Model):
     """Append-only: every view or export of a child's file. Written *before* the data is shown."""
@@ -52,3 +55,6 @@ class AccessLog(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["division_code", "at"], name="accesslog_div", opclasses=["varchar_pattern_ops", "timestamptz_ops"])]
+
+    def __str__(self) -> str:
+        return f"{self.actor_id} {self.kind} {self.child_id}"

@@ -167,7 +167,7 @@ class FamilyMember(models.Model):
     relationship = models.CharField(_("relationship"), max_length=20, choices=Relationship.choices)
     is_guardian = models.BooleanField(_("guardian"), default=False)
     id_number_enc = models.TextField(blank=True, editable=False)
-    id_number_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True, editable=False)
+    id_number_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True, editable=False)  # noqa: DJ001 - NULL: no ID
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=PersonStatus.choices, default=PersonStatus.ALIVE)
     status_since = models.DateField(_("status since"), null=True, blank=True)
@@ -221,6 +221,9 @@ class CategoryMembership(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_category_display()} {self.start_date}–{self.end_date or ''}"
+
     @property
     def is_open(self) -> bool:
         return self.end_date is None
@@ -249,6 +252,9 @@ class ChildDocument(models.Model):
     class Meta:
         ordering = ["-uploaded_at"]
 
+    def __str__(self) -> str:
+        return self.title
+
 
 class Caseload(models.Model):
     """A social worker's assignment to a child: their only way to see a child."""
@@ -263,3 +269,6 @@ class Caseload(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "child"], condition=models.Q(ended_at__isnull=True), name="one_open_case")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.child_id}"

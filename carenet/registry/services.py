@@ -10,12 +10,13 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from carenet.accounts.jurisdiction import division_in_scope, scope
-from carenet.accounts.models import Division, DivisionLevel, User
+from carenet.accounts.models import Division, DivisionLevel, Role, User
 from carenet.accounts.permissions import Perm, has_perm
 from carenet.audit import events
 from carenet.core import idnumber, pinyin
@@ -28,6 +29,7 @@ from carenet.registry.models import (
     ChildDocument,
     ChildStatus,
     FamilyMember,
+    Caseload,
     Household,
 )
 
@@ -357,3 +359,36 @@ def _sniff(head: bytes) -> str:
     if head[:4] == b"RIFF":
         return "image/webp"
     return "application/octet-stream"
+
+
+def eligible_caseworkers(child: Child) -> QuerySet[User]:
+    """Social workers whose organisation's area covers the child's village."""
+    prefixes = [child.division_code[:n] for n in (2, 4, 6, 9)]
+    return User.objects.filter(role=Role.SOCIAL_WORKER, is_active=True, division__code__in=prefixes).order_by("username")
+
+
+@transaction.atomic
+def caseload_assign(*, actor: User, child: Child, worker: User) -> Caseload:
+    _require(actor, Perm.CASELOAD_MANAGE)
+    child = scope(actor, Child.objects.all()).get(pk=child.pk)
+    if not eligible_caseworkers(child).filter(pk=worker.pk).exists():
+        raise CarenetError(_("Choose a social worker whose area covers this child."), field="worker")
+    if Caseload.objects.filter(user=worker, child=child, ended_at__isnull=True).exists():
+        raise CarenetError(_("This social worker already has the child in the caseload."), field="worker")
+    case = Caseload.objects.create(user=worker, child=child, assigned_by=actor)
+    events.change_recorded(actor=actor, entity="caseload", entity_id=case.pk, child_id=child.pk, division_code=child.division_code,
+                           action="create", changes={"caseworker": [None, worker.username]})
+    return case
+
+
+@transaction.atomic
+def caseload_end(*, actor: User, case: Caseload) -> Caseload:
+    _require(actor, Perm.CASELOAD_MANAGE)
+    case = Caseload.objects.select_for_update().get(pk=case.pk, child__in=scope(actor, Child.objects.all()))
+    if case.ended_at is not None:
+        raise CarenetError(_("This assignment has already ended."))
+    case.ended_at = timezone.now()
+    case.save(update_fields=["ended_at"])
+    events.change_recorded(actor=actor, entity="caseload", entity_id=case.pk, child_id=case.child_id, division_code=case.child.division_code,
+                           action="update", changes={"caseworker": [case.user.username, None]})
+    return case

@@ -183,3 +183,14 @@ class AuditFilterForm(forms.Form):
 
 
 STATUS_CHOICES = ChildStatus.choices
+
+
+class CaseloadForm(forms.Form):
+    worker = forms.ModelChoiceField(label=_("Social worker"), queryset=User.objects.none())
+
+    def __init__(self, *args: Any, child: Any, **kwargs: Any) -> None:
+        from carenet.registry.services import eligible_caseworkers
+
+        super().__init__(*args, **kwargs)
+        self.fields["worker"].queryset = eligible_caseworkers(child)
+        self.fields["worker"].label_from_instance = lambda u: f"{u.get_full_name() or u.username}（{u.organisation or u.username}）"

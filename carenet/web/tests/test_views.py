@@ -207,3 +207,23 @@ def test_pages_speak_the_chosen_language(client, personas, lang, word):
     login(client, personas.director_a)
     client.post(reverse("set_language"), {"language": lang, "next": "/"})
     assert word in client.get(reverse("web:child_list")).content.decode()
+
+
+def test_district_assigns_a_social_worker_who_then_sees_the_child(client, personas, children):
+    from carenet.registry.models import Caseload
+
+    Caseload.objects.all().delete()
+    login(client, personas.district_specialist)
+    client.post(reverse("web:caseload_assign", args=[children.sibling_village.pk]), {"worker": personas.social_worker.pk})
+    login(client, personas.social_worker)
+    assert client.get(reverse("web:child_detail", args=[children.sibling_village.pk])).status_code == 200
+    case = Caseload.objects.get()
+    login(client, personas.district_specialist)
+    client.post(reverse("web:caseload_end", args=[case.pk]))
+    login(client, personas.social_worker)
+    assert client.get(reverse("web:child_detail", args=[children.sibling_village.pk])).status_code == 404
+
+
+def test_director_cannot_assign_social_workers(client, personas, children):
+    login(client, personas.director_a)
+    assert client.post(reverse("web:caseload_assign", args=[children.own.pk]), {"worker": personas.social_worker.pk}).status_code == 403

@@ -12,10 +12,11 @@ from carenet.audit import events
 from carenet.audit.models import AccessLog, ChangeLog
 from carenet.core.errors import CarenetError
 from carenet.registry import selectors, services
-from carenet.registry.models import CategoryMembership, Child, ChildDocument, FamilyMember
+from carenet.registry.models import Caseload, CategoryMembership, Child, ChildDocument, FamilyMember
 from carenet.web import exports
 from carenet.web.forms import (
     ArchiveForm,
+    CaseloadForm,
     CategoryCloseForm,
     CategoryOpenForm,
     ChildForm,
@@ -107,6 +108,9 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "category_form": CategoryOpenForm(),
         "archive_form": ArchiveForm(),
         "document_form": DocumentForm(),
+        "caseworkers": child.caseworkers.filter(ended_at__isnull=True).select_related("user", "user__organisation"),
+        "can_manage_caseload": has_perm(request.user, Perm.CASELOAD_MANAGE),
+        "caseload_form": CaseloadForm(child=child) if has_perm(request.user, Perm.CASELOAD_MANAGE) else None,
     }
     return render(request, "web/children/detail.html", context)
 
@@ -262,3 +266,31 @@ def document_download(request: HttpRequest, pk: int) -> HttpResponse:
     ext = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}.get(doc.content_type, "bin")
     # The file name carries the record number only: no child's name in download folders or proxy logs.
     return FileResponse(doc.file.open("rb"), content_type=doc.content_type, as_attachment=True, filename=f"document-{doc.pk}.{ext}")
+
+
+@require(Perm.CASELOAD_MANAGE)
+@require_POST
+def caseload_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    child = selectors.child_get(actor=request.user, pk=pk)
+    form = CaseloadForm(request.POST, child=child)
+    if form.is_valid():
+        try:
+            services.caseload_assign(actor=request.user, child=child, worker=form.cleaned_data["worker"])
+            messages.success(request, _("Social worker assigned."))
+        except CarenetError as exc:
+            messages.error(request, exc.message)
+    else:
+        messages.error(request, _("Choose a social worker whose area covers this child."))
+    return redirect("web:child_detail", pk=child.pk)
+
+
+@require(Perm.CASELOAD_MANAGE)
+@require_POST
+def caseload_end(request: HttpRequest, pk: int) -> HttpResponse:
+    case = get_scoped_or_404(request.user, Caseload.objects.select_related("child", "user"), pk=pk)
+    try:
+        services.caseload_end(actor=request.user, case=case)
+        messages.success(request, _("Assignment ended."))
+    except CarenetError as exc:
+        messages.error(request, exc.message)
+    return redirect("web:child_detail", pk=case.child_id)
