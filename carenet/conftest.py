@@ -93,3 +93,10 @@ def children(city: City, personas: Personas) -> Children:
     )
     Caseload.objects.create(user=personas.social_worker, child=own)
     return kids
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):  # type: ignore[no-untyped-def]
+    """Tests sign in hundreds of times; MD5 first keeps them fast (production keeps PBKDF2/Argon2)."""
+    md5 = "django.contrib.auth.hashers.MD5PasswordHasher"
+    settings.PASSWORD_HASHERS = [md5, *(h for h in settings.PASSWORD_HASHERS if h != md5)]

@@ -26,9 +26,14 @@ class DivisionFactory(factory.django.DjangoModelFactory):
     full_name = factory.LazyAttribute(lambda o: f"{o.parent.full_name}/{o.name}" if o.parent else o.name)
 
 
-@lru_cache(maxsize=1)
 def demo_password_hash() -> str:
-    """Hash once: a PBKDF2 round per persona would make every test wait seconds."""
+    """Hash once per hasher setting: a PBKDF2 round per persona would make every test wait seconds,
+    and a hash cached under one test's PASSWORD_HASHERS must not leak into another's."""
+    return _hash_with(tuple(settings.PASSWORD_HASHERS))
+
+
+@lru_cache(maxsize=8)
+def _hash_with(hashers: tuple[str, ...]) -> str:
     return make_password(settings.DEMO_PASSWORD)
 
 

@@ -186,7 +186,7 @@ STATUS_CHOICES = ChildStatus.choices
 
 
 class CaseloadForm(forms.Form):
-    worker = forms.ModelChoiceField(label=_("Social worker"), queryset=User.objects.none())
+    worker = forms.ModelChoiceField(label=_("Social worker"), queryset=User.objects.none(), empty_label="—")
 
     def __init__(self, *args: Any, child: Any, **kwargs: Any) -> None:
         from carenet.registry.services import eligible_caseworkers
