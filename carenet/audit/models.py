@@ -5,6 +5,26 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+ENTITY_LABELS = {
+    "child": _("Child"),
+    "household": _("Household"),
+    "member": _("Family member"),
+    "category": _("Category"),
+    "document": _("Document"),
+    "caseload": _("Social worker assignment"),
+}
+# Stored access details are short codes (never personal data); these are their readable names.
+DETAIL_LABELS = {
+    "full_id": _("full ID number shown"),
+    "xlsx": _("Excel export"),
+    "xlsx full_id": _("Excel export with full ID numbers"),
+    "api get": _("API read"),
+    "api create": _("API create"),
+    "api update": _("API update"),
+    "api list": _("API list"),
+}
+
+
 class ChangeLog(models.Model):
     """Append-only: who changed what on a child, household, family member or category, old -> new."""
 

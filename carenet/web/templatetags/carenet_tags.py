@@ -28,3 +28,39 @@ def can(context: dict[str, Any], perm: str) -> bool:
 @register.filter
 def change_items(changes: dict[str, list[Any]]) -> list[tuple[str, Any, Any]]:
     return [(k, v[0], v[1]) for k, v in (changes or {}).items()]
+
+
+def _field_labels() -> dict[str, dict[str, Any]]:
+    from carenet.registry.models import CategoryMembership, Child, ChildDocument, FamilyMember, Household
+
+    models = {"child": Child, "household": Household, "member": FamilyMember, "category": CategoryMembership, "document": ChildDocument}
+    labels: dict[str, dict[str, Any]] = {}
+    for entity, model in models.items():
+        labels[entity] = {f.name: f.verbose_name for f in model._meta.concrete_fields}
+    return labels
+
+
+@register.filter
+def entity_label(entity: str) -> Any:
+    from carenet.audit.models import ENTITY_LABELS
+
+    return ENTITY_LABELS.get(entity, entity)
+
+
+@register.simple_tag
+def field_label(entity: str, key: str) -> Any:
+    from django.utils.translation import gettext_lazy as _
+
+    extra = {"id_number": _("ID number"), "caseworker": _("Social worker")}
+    return _field_labels().get(entity, {}).get(key) or extra.get(key, key)
+
+
+@register.filter
+def access_detail(detail: str) -> Any:
+    from carenet.audit.models import DETAIL_LABELS
+
+    if detail.startswith("document "):
+        from django.utils.translation import gettext as _
+
+        return _("document %(n)s") % {"n": detail.split(" ", 1)[1]}
+    return DETAIL_LABELS.get(detail, detail)
