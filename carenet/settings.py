@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # serves its bundled Swagger UI for /api/v1/docs (no CDN)
     "carenet.core",
     "carenet.accounts",
     "carenet.registry",

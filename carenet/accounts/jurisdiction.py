@@ -61,7 +61,11 @@ def scope(user: User, queryset: QuerySet[M]) -> QuerySet[M]:
         return _scope_divisions(user, queryset)
     if role in TERRITORIAL_ROLES and user.division_id:
         field = _division_field(model)
-        return queryset.filter(**{f"{field}__startswith": user.division.code})
+        code = user.division.code
+        # A 12-digit village code has no descendants: equality lets PostgreSQL estimate the rows
+        # correctly (its LIKE-prefix estimate made it walk the whole table by id, 0.5 s at 1M).
+        lookup = field if len(code) == 12 else f"{field}__startswith"
+        return queryset.filter(**{lookup: code})
     if role in CASELOAD_ROLES:
         child_field = _child_field(model)
         if child_field is None:

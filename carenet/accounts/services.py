@@ -7,11 +7,12 @@ import datetime as dt
 import hashlib
 import io
 import secrets
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -57,12 +58,21 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def token_issue(*, user: User) -> str:
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str  # shown to the device once; only its hash is stored
+    expires_at: dt.datetime
+
+
+def token_create(*, user: User) -> IssuedToken:
     token = "cn_" + secrets.token_urlsafe(32)
-    ApiToken.objects.create(
-        user=user, key_hash=_hash_token(token), expires_at=timezone.now() + dt.timedelta(days=settings.API_TOKEN_DAYS)
-    )
-    return token
+    expires_at = timezone.now() + dt.timedelta(days=settings.API_TOKEN_DAYS)
+    ApiToken.objects.create(user=user, key_hash=_hash_token(token), expires_at=expires_at)
+    return IssuedToken(token=token, expires_at=expires_at)
+
+
+def token_issue(*, user: User) -> str:
+    return token_create(user=user).token
 
 
 def token_user(token: str) -> User | None:
@@ -79,6 +89,11 @@ def token_user(token: str) -> User | None:
     return row.user
 
 
+def token_revoke(*, token: str) -> bool:
+    """Revoke one token (the one a device signs out with); True if it was live."""
+    return bool(ApiToken.objects.filter(key_hash=_hash_token(token), revoked_at__isnull=True).update(revoked_at=timezone.now()))
+
+
 def token_revoke_all(*, user: User) -> int:
     return ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
@@ -88,42 +103,86 @@ class DivisionImportResult:
     created: int
     updated: int
     unchanged: int
+    # Divisions not in the file whose full name changed because an ancestor was renamed.
+    descendants_renamed: int = 0
 
 
 def divisions_parse(text: str) -> list[tuple[int, str, str]]:
-    """Rows of (line, code, name) from a CSV with a header naming code and name (代码/名称 also accepted)."""
+    """Rows of (line, code, name) from a CSV with a header naming code and name (代码/名称 also accepted).
+    `line` is the file line the row starts on, also when a quoted cell spans several lines."""
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
-    rows = list(reader)
-    if not rows:
-        raise RowErrors(_("The file is empty."), [])
-    header = [h.strip().lower() for h in rows[0]]
-    aliases = {"code": {"code", "代码", "区划代码", "统计用区划代码"}, "name": {"name", "名称", "区划名称"}}
     try:
-        ci = next(i for i, h in enumerate(header) if h in aliases["code"])
-        ni = next(i for i, h in enumerate(header) if h in aliases["name"])
-    except StopIteration:
-        raise RowErrors(_("The first row must name the columns: code and name (代码, 名称)."), [(1, _("missing header"))]) from None
-    out = []
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        code = row[ci].strip() if ci < len(row) else ""
-        name = row[ni].strip() if ni < len(row) else ""
-        out.append((line, code, name))
+        header = [h.strip().lower() for h in next(reader, [])]
+        if not header:
+            raise RowErrors(_("The file is empty."), [])
+        aliases = {"code": {"code", "代码", "区划代码", "统计用区划代码"}, "name": {"name", "名称", "区划名称"}}
+        try:
+            ci = next(i for i, h in enumerate(header) if h in aliases["code"])
+            ni = next(i for i, h in enumerate(header) if h in aliases["name"])
+        except StopIteration:
+            raise RowErrors(_("The first row must name the columns: code and name (代码, 名称)."), [(1, _("missing header"))]) from None
+        out = []
+        line = reader.line_num + 1
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                code = row[ci].strip() if ci < len(row) else ""
+                name = row[ni].strip() if ni < len(row) else ""
+                out.append((line, code, name))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise RowErrors(_("The file is not a readable CSV."), [(reader.line_num, str(exc))]) from exc
     return out
 
 
 @transaction.atomic
 def divisions_import(*, rows: list[tuple[int, str, str]]) -> DivisionImportResult:
-    """Idempotent load: new codes created, changed names updated, nothing written if any row is bad."""
+    """Idempotent load: new codes created, changed names updated, nothing written if any row is bad.
+    Written level by level in bulk: a national list has ~700,000 rows."""
+    existing = {d.code: d for d in Division.objects.only("id", "code", "name", "level", "parent_id", "full_name")}
+    incoming = _division_rows_checked(rows, existing)
+    pk_of = {code: d.pk for code, d in existing.items()}
+    code_of = {pk: code for code, pk in pk_of.items()}
+    full: dict[str, str] = {}  # final full name per code, filled parents first
+    result = DivisionImportResult(created=0, updated=0, unchanged=0)
+    for length in sorted({len(c) for c in incoming} | {len(c) for c in existing}):
+        new: list[tuple[str, str, str, int | None, str]] = []
+        changed: list[Division] = []
+        for code in sorted(c for c in incoming.keys() | existing.keys() if len(c) == length):
+            if code in incoming:
+                parent_code = _nearest_ancestor(code, incoming, existing)
+                name = incoming[code][1]
+            else:  # not in the file: keep name and parent, follow a renamed ancestor
+                parent_code = code_of.get(existing[code].parent_id or 0)
+                name = existing[code].name
+            parent_pk = pk_of[parent_code] if parent_code else None
+            full[code] = f"{full[parent_code]}/{name}" if parent_code else name
+            division = existing.get(code)
+            if division is None:
+                new.append((code, name, LEVEL_BY_LENGTH[len(code)], parent_pk, full[code]))
+            elif (division.name, division.full_name, division.parent_id) != (name, full[code], parent_pk):
+                division.name, division.full_name, division.parent_id = name, full[code], parent_pk
+                changed.append(division)
+                if code in incoming:
+                    result.updated += 1
+                else:
+                    result.descendants_renamed += 1
+            else:
+                result.unchanged += 1
+        pk_of.update(_division_insert(new))
+        Division.objects.bulk_update(changed, ["name", "full_name", "parent"], batch_size=1000)
+        result.created += len(new)
+    return result
+
+
+def _division_rows_checked(rows: list[tuple[int, str, str]], existing: dict[str, Division]) -> dict[str, tuple[int, str]]:
+    """{code: (line, name)} of a valid file, else RowErrors naming every bad line."""
     errors: list[tuple[int, str]] = []
-    existing = {d.code: d for d in Division.objects.all()}
     incoming: dict[str, tuple[int, str]] = {}
-    for line, code, name in rows:
-        # Statistical codes are often published zero-padded to 12 digits (120112000000): trim the padding.
-        code = _trim_padding(code)
-        if len(code) not in LEVEL_BY_LENGTH or not code.isdigit():
-            errors.append((line, _("code %(code)r is not a 2, 4, 6, 9 or 12 digit division code") % {"code": code}))
+    for line, raw_code, name in rows:
+        # Spreadsheets hand over full-width digits (１２０１１２) and 12-digit zero padding (120112000000).
+        code = _trim_padding(unicodedata.normalize("NFKC", raw_code).strip())
+        if len(code) not in LEVEL_BY_LENGTH or not (code.isascii() and code.isdigit()):
+            errors.append((line, _("code %(code)r is not a 2, 4, 6, 9 or 12 digit division code") % {"code": raw_code}))
         elif not name:
             errors.append((line, _("the name is empty")))
         elif len(name) > 100:
@@ -138,24 +197,27 @@ def divisions_import(*, rows: list[tuple[int, str, str]]) -> DivisionImportResul
     if errors:
         errors.sort()
         raise RowErrors(_("%(n)d rows are wrong; nothing was imported.") % {"n": len(errors)}, errors)
-    created = updated = unchanged = 0
-    for code in sorted(incoming, key=lambda c: (len(c), c)):
-        name = incoming[code][1]
-        parent_code = _nearest_ancestor(code, incoming, existing)
-        parent = existing.get(parent_code) if parent_code else None
-        full_name = f"{parent.full_name}/{name}" if parent else name
-        division = existing.get(code)
-        if division is None:
-            division = Division.objects.create(code=code, name=name, level=LEVEL_BY_LENGTH[len(code)], parent=parent, full_name=full_name)
-            existing[code] = division
-            created += 1
-        elif division.name != name or division.full_name != full_name or division.parent_id != (parent.pk if parent else None):
-            division.name, division.full_name, division.parent = name, full_name, parent
-            division.save(update_fields=["name", "full_name", "parent"])
-            updated += 1
+    return incoming
+
+
+def _division_insert(rows: list[tuple[str, str, str, int | None, str]]) -> dict[str, int]:
+    """Insert one level of (code, name, level, parent_id, full_name) and return the new ids by code.
+    COPY on PostgreSQL, executemany elsewhere: bulk_create took ~15 s for 100,000 rows, mostly
+    preparing values in Python; the next level needs these ids, so they are read back by code."""
+    if not rows:
+        return {}
+    qn = connection.ops.quote_name
+    table = qn(Division._meta.db_table)
+    columns = ", ".join(qn(c) for c in ("code", "name", "level", "parent_id", "full_name"))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
         else:
-            unchanged += 1
-    return DivisionImportResult(created=created, updated=updated, unchanged=unchanged)
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s)", rows)
+    wanted = {row[0] for row in rows}
+    return {code: pk for code, pk in Division.objects.filter(level=rows[0][2]).values_list("code", "pk") if code in wanted}
 
 
 def _trim_padding(code: str) -> str:

@@ -158,7 +158,10 @@ def child_register(
     events.change_recorded(actor=actor, entity="child", entity_id=child.pk, child_id=child.pk,
                            division_code=child.division_code, action="create", changes=events.diff({}, after))
     if guardian:
-        member_add(actor=actor, child=child, **guardian)
+        try:
+            member_add(actor=actor, child=child, **guardian)
+        except CarenetError as exc:  # name the guardian's field, not the child's
+            raise CarenetError(exc.message, field=f"guardian.{exc.field}" if exc.field else "guardian") from exc
     return child
 
 

@@ -26,7 +26,8 @@ MAX_VILLAGE_OPTIONS = 400
 
 def apply_error(form: forms.Form, error: CarenetError) -> None:
     """Show a service's error next to the field it names, or above the form."""
-    field = error.field if error.field in form.fields else None
+    name = (error.field or "").replace("guardian.", "guardian_")
+    field = name if name in form.fields else None
     form.add_error(field, error.message)
 
 

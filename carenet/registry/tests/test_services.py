@@ -90,8 +90,9 @@ def test_read_only_roles_cannot_register(city, personas):
 
 
 def test_guardian_failure_rolls_back_the_child(city, personas):
-    with pytest.raises(CarenetError):
+    with pytest.raises(CarenetError) as err:
         register(personas.director_a, city.village_a, guardian={"name": "赵大", "relationship": "father", "id_number": "123"})
+    assert err.value.field == "guardian.id_number"
     assert not Child.objects.exists() and not FamilyMember.objects.exists()
 
 

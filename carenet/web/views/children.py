@@ -92,8 +92,9 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
     child = selectors.child_get(actor=request.user, pk=pk)
     full_id = has_perm(request.user, Perm.CHILD_VIEW_FULL_ID)
     # The access record is written before anything is rendered: if it cannot be written, nothing is shown.
-    events.access_recorded(actor=request.user, child_id=child.pk, division_code=child.division_code,
-                           kind=AccessLog.Kind.VIEW, detail="full_id" if full_id and child.id_number_enc else "")
+    events.access_recorded(actor=request.user, child_id=child.pk, division_code=child.division_code, kind=AccessLog.Kind.VIEW)
+    if full_id and child.id_number_enc:
+        events.access_recorded(actor=request.user, child_id=child.pk, division_code=child.division_code, kind=AccessLog.Kind.FULL_ID)
     context = {
         "child": child,
         "id_shown": child.id_number if full_id else child.id_number_masked,
