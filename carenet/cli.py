@@ -24,8 +24,21 @@ def _serve(args: list[str]) -> None:
     bind = os.environ.get("CARENET_BIND", "127.0.0.1:8000")
     workers = os.environ.get("CARENET_WORKERS", str(min(4, (os.cpu_count() or 1) + 1)))
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
-    cmd = [gunicorn, "carenet.wsgi:application", "--bind", bind, "--workers", workers, "--threads", "2",
-           "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms', "--access-logfile", "-", *args]
+    cmd = [
+        gunicorn,
+        "carenet.wsgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        workers,
+        "--threads",
+        "2",
+        "--access-logformat",
+        '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
+        "--access-logfile",
+        "-",
+        *args,
+    ]
     os.execv(gunicorn, cmd)
 
 

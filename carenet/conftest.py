@@ -71,11 +71,15 @@ def city(db) -> City:
 def personas(city: City) -> Personas:
     return Personas(
         city_admin=UserFactory(username="p-city", role=Role.CITY_ADMIN, division=city.city),
-        district_specialist=UserFactory(username="p-district", role=Role.DISTRICT_SPECIALIST, division=city.district),
+        district_specialist=UserFactory(
+            username="p-district", role=Role.DISTRICT_SPECIALIST, division=city.district
+        ),
         street_supervisor=UserFactory(username="p-street", role=Role.STREET_SUPERVISOR, division=city.street),
         director_a=UserFactory(username="p-village-a", role=Role.VILLAGE_DIRECTOR, division=city.village_a),
         director_b=UserFactory(username="p-village-b", role=Role.VILLAGE_DIRECTOR, division=city.village_b),
-        other_district_specialist=UserFactory(username="p-other-district", role=Role.DISTRICT_SPECIALIST, division=city.other_district),
+        other_district_specialist=UserFactory(
+            username="p-other-district", role=Role.DISTRICT_SPECIALIST, division=city.other_district
+        ),
         social_worker=UserFactory(username="p-social", role=Role.SOCIAL_WORKER, division=city.city),
         charity=UserFactory(username="p-charity", role=Role.CHARITY_STAFF, division=city.city),
         auditor=UserFactory(username="p-auditor", role=Role.AUDITOR, division=city.city),

@@ -108,7 +108,9 @@ def spare_worker(t):
 
 
 def spare_worker_assigned(t):
-    return Caseload.objects.filter(child=t.child, user__username="matrix-spare-worker", ended_at__isnull=True).exists()
+    return Caseload.objects.filter(
+        child=t.child, user__username="matrix-spare-worker", ended_at__isnull=True
+    ).exists()
 
 
 def caseload_ended(t):
@@ -117,8 +119,15 @@ def caseload_ended(t):
 
 def edit_form(t):
     c = t.child
-    return {"name": c.name, "sex": c.sex, "birth_date": c.birth_date.isoformat(), "division": c.division_code,
-            "ethnicity": "汉族", "school": "矩阵小学", "disability_level": ""}
+    return {
+        "name": c.name,
+        "sex": c.sex,
+        "birth_date": c.birth_date.isoformat(),
+        "division": c.division_code,
+        "ethnicity": "汉族",
+        "school": "矩阵小学",
+        "disability_level": "",
+    }
 
 
 def member_form(t):
@@ -126,7 +135,11 @@ def member_form(t):
 
 
 def upload(t):
-    return {"kind": "other", "title": "矩阵文件", "file": SimpleUploadedFile("m.pdf", b"%PDF-1.4 matrix", "application/pdf")}
+    return {
+        "kind": "other",
+        "title": "矩阵文件",
+        "file": SimpleUploadedFile("m.pdf", b"%PDF-1.4 matrix", "application/pdf"),
+    }
 
 
 TODAY = dt.date.today().isoformat()
@@ -145,9 +158,28 @@ ROWS: list[Row] = [
     Row("api-v1:me", Kind.SIGNED_IN),
     Row("api-v1:child_list", Kind.CHILD_LIST, perm=Perm.CHILD_VIEW),
     Row("api-v1:child_get", Kind.CHILD_READ, perm=Perm.CHILD_VIEW),
-    Row("api-v1:child_update", Kind.CHILD_WRITE, "PATCH", perm=Perm.CHILD_EDIT, data={"school": "矩阵小学"}, effect=school_changed),
-    Row("api-v1:child_create", Kind.DIVISION_WRITE, "POST", perm=Perm.CHILD_CREATE, effect=child_filed, denied=frozenset({422}),
-        data=lambda t: {"division_code": t.division.code, "name": NEW_CHILD, "sex": "F", "birth_date": "2017-01-01"}),
+    Row(
+        "api-v1:child_update",
+        Kind.CHILD_WRITE,
+        "PATCH",
+        perm=Perm.CHILD_EDIT,
+        data={"school": "矩阵小学"},
+        effect=school_changed,
+    ),
+    Row(
+        "api-v1:child_create",
+        Kind.DIVISION_WRITE,
+        "POST",
+        perm=Perm.CHILD_CREATE,
+        effect=child_filed,
+        denied=frozenset({422}),
+        data=lambda t: {
+            "division_code": t.division.code,
+            "name": NEW_CHILD,
+            "sex": "F",
+            "birth_date": "2017-01-01",
+        },
+    ),
     Row("api-v1:division_list", Kind.DIVISION_LIST, perm=Perm.DIVISION_VIEW),
     Row("api-v1:division_get", Kind.DIVISION_READ, perm=Perm.DIVISION_VIEW),
     # web: signing in and out, home
@@ -159,29 +191,111 @@ ROWS: list[Row] = [
     Row("web:child_list", Kind.CHILD_LIST, "POST", perm=Perm.CHILD_VIEW, data={"status": "active"}),
     Row("web:child_export", Kind.CHILD_LIST, "POST", perm=Perm.CHILD_EXPORT, data={"status": "active"}),
     Row("web:child_create", Kind.SIGNED_IN, perm=Perm.CHILD_CREATE),
-    Row("web:child_create", Kind.DIVISION_WRITE, "POST", perm=Perm.CHILD_CREATE, effect=child_filed, denied=frozenset({200}),
-        data=lambda t: {"name": NEW_CHILD, "sex": "F", "birth_date": "2017-01-01", "division": t.division.code,
-                        "ethnicity": "汉族", "disability_level": ""}),
+    Row(
+        "web:child_create",
+        Kind.DIVISION_WRITE,
+        "POST",
+        perm=Perm.CHILD_CREATE,
+        effect=child_filed,
+        denied=frozenset({200}),
+        data=lambda t: {
+            "name": NEW_CHILD,
+            "sex": "F",
+            "birth_date": "2017-01-01",
+            "division": t.division.code,
+            "ethnicity": "汉族",
+            "disability_level": "",
+        },
+    ),
     Row("web:child_detail", Kind.CHILD_READ, perm=Perm.CHILD_VIEW),
     Row("web:child_edit", Kind.CHILD_READ, perm=Perm.CHILD_EDIT),
-    Row("web:child_edit", Kind.CHILD_WRITE, "POST", perm=Perm.CHILD_EDIT, data=edit_form, effect=school_changed),
-    Row("web:child_archive", Kind.CHILD_WRITE, "POST", perm=Perm.CHILD_ARCHIVE, data={"reason": "other", "note": "m"}, effect=archived),
-    Row("web:child_restore", Kind.CHILD_WRITE, "POST", perm=Perm.CHILD_ARCHIVE, prepare=archive_first, effect=active),
+    Row(
+        "web:child_edit",
+        Kind.CHILD_WRITE,
+        "POST",
+        perm=Perm.CHILD_EDIT,
+        data=edit_form,
+        effect=school_changed,
+    ),
+    Row(
+        "web:child_archive",
+        Kind.CHILD_WRITE,
+        "POST",
+        perm=Perm.CHILD_ARCHIVE,
+        data={"reason": "other", "note": "m"},
+        effect=archived,
+    ),
+    Row(
+        "web:child_restore",
+        Kind.CHILD_WRITE,
+        "POST",
+        perm=Perm.CHILD_ARCHIVE,
+        prepare=archive_first,
+        effect=active,
+    ),
     Row("web:child_photo", Kind.CHILD_READ, perm=Perm.CHILD_VIEW, shows="photo"),
     Row("web:member_add", Kind.CHILD_READ, perm=Perm.CHILD_EDIT),
-    Row("web:member_add", Kind.CHILD_WRITE, "POST", perm=Perm.CHILD_EDIT, effect=member_added,
-        data={"name": "矩阵成员", "relationship": "other", "status": "alive"}),
+    Row(
+        "web:member_add",
+        Kind.CHILD_WRITE,
+        "POST",
+        perm=Perm.CHILD_EDIT,
+        effect=member_added,
+        data={"name": "矩阵成员", "relationship": "other", "status": "alive"},
+    ),
     Row("web:member_edit", Kind.CHILD_READ, perm=Perm.CHILD_EDIT, obj="member"),
-    Row("web:member_edit", Kind.CHILD_WRITE, "POST", perm=Perm.CHILD_EDIT, obj="member", data=member_form, effect=member_renamed),
-    Row("web:category_open", Kind.CHILD_WRITE, "POST", perm=Perm.CATEGORY_MANAGE, effect=category_opened,
-        data={"category": "migrant", "start_date": "2024-01-01", "reason": "矩阵"}),
+    Row(
+        "web:member_edit",
+        Kind.CHILD_WRITE,
+        "POST",
+        perm=Perm.CHILD_EDIT,
+        obj="member",
+        data=member_form,
+        effect=member_renamed,
+    ),
+    Row(
+        "web:category_open",
+        Kind.CHILD_WRITE,
+        "POST",
+        perm=Perm.CATEGORY_MANAGE,
+        effect=category_opened,
+        data={"category": "migrant", "start_date": "2024-01-01", "reason": "矩阵"},
+    ),
     Row("web:category_close", Kind.CHILD_READ, perm=Perm.CATEGORY_MANAGE, obj="category"),
-    Row("web:category_close", Kind.CHILD_WRITE, "POST", perm=Perm.CATEGORY_MANAGE, obj="category", effect=category_closed,
-        data={"end_date": TODAY, "reason": "矩阵"}),
-    Row("web:document_upload", Kind.CHILD_WRITE, "POST", perm=Perm.DOCUMENT_UPLOAD, data=upload, effect=document_added),
+    Row(
+        "web:category_close",
+        Kind.CHILD_WRITE,
+        "POST",
+        perm=Perm.CATEGORY_MANAGE,
+        obj="category",
+        effect=category_closed,
+        data={"end_date": TODAY, "reason": "矩阵"},
+    ),
+    Row(
+        "web:document_upload",
+        Kind.CHILD_WRITE,
+        "POST",
+        perm=Perm.DOCUMENT_UPLOAD,
+        data=upload,
+        effect=document_added,
+    ),
     Row("web:document_download", Kind.CHILD_READ, perm=Perm.CHILD_VIEW, obj="document", shows="document"),
-    Row("web:caseload_assign", Kind.CHILD_WRITE, "POST", perm=Perm.CASELOAD_MANAGE, data=spare_worker, effect=spare_worker_assigned),
-    Row("web:caseload_end", Kind.CHILD_WRITE, "POST", perm=Perm.CASELOAD_MANAGE, obj="caseload", effect=caseload_ended),
+    Row(
+        "web:caseload_assign",
+        Kind.CHILD_WRITE,
+        "POST",
+        perm=Perm.CASELOAD_MANAGE,
+        data=spare_worker,
+        effect=spare_worker_assigned,
+    ),
+    Row(
+        "web:caseload_end",
+        Kind.CHILD_WRITE,
+        "POST",
+        perm=Perm.CASELOAD_MANAGE,
+        obj="caseload",
+        effect=caseload_ended,
+    ),
     # web: divisions and audit
     Row("web:division_home", Kind.SIGNED_IN, perm=Perm.DIVISION_VIEW),
     Row("web:division_detail", Kind.DIVISION_READ, perm=Perm.DIVISION_VIEW),
@@ -212,7 +326,9 @@ def test_every_url_pattern_has_a_row():
 def test_every_row_names_a_route_that_exists():
     routes = all_routes()
     stale = sorted({row.route for row in ROWS} - set(routes))
-    assert not stale, "These rows name routes that no longer exist; remove or rename them:\n" + "\n".join(stale)
+    assert not stale, "These rows name routes that no longer exist; remove or rename them:\n" + "\n".join(
+        stale
+    )
 
 
 def test_static_rows_say_why():

@@ -19,14 +19,27 @@ from carenet.accounts.models import Division, Role, User
 M = TypeVar("M", bound=models.Model)
 
 # Roles that see everything under their division; the others see only their caseload.
-TERRITORIAL_ROLES = {Role.CITY_ADMIN, Role.DISTRICT_SPECIALIST, Role.STREET_SUPERVISOR, Role.VILLAGE_DIRECTOR, Role.AUDITOR}
+TERRITORIAL_ROLES = {
+    Role.CITY_ADMIN,
+    Role.DISTRICT_SPECIALIST,
+    Role.STREET_SUPERVISOR,
+    Role.VILLAGE_DIRECTOR,
+    Role.AUDITOR,
+}
 CASELOAD_ROLES = {Role.SOCIAL_WORKER}
 
 
 def _division_field(model: type[models.Model]) -> str:
     """Each scoped model names the path to the 12-digit division code it is filed under."""
     from carenet.audit.models import AccessLog, ChangeLog
-    from carenet.registry.models import Caseload, CategoryMembership, Child, ChildDocument, FamilyMember, Household
+    from carenet.registry.models import (
+        Caseload,
+        CategoryMembership,
+        Child,
+        ChildDocument,
+        FamilyMember,
+        Household,
+    )
 
     fields: dict[type[models.Model], str] = {
         Division: "code",
@@ -42,13 +55,20 @@ def _division_field(model: type[models.Model]) -> str:
     try:
         return fields[model]
     except KeyError:
-        raise LookupError(f"{model.__name__} has no jurisdiction rule; add one to jurisdiction._division_field") from None
+        raise LookupError(
+            f"{model.__name__} has no jurisdiction rule; add one to jurisdiction._division_field"
+        ) from None
 
 
 def _child_field(model: type[models.Model]) -> str | None:
     from carenet.registry.models import CategoryMembership, Child, ChildDocument, FamilyMember
 
-    return {Child: "id", FamilyMember: "child_id", CategoryMembership: "child_id", ChildDocument: "child_id"}.get(model)
+    return {
+        Child: "id",
+        FamilyMember: "child_id",
+        CategoryMembership: "child_id",
+        ChildDocument: "child_id",
+    }.get(model)
 
 
 def scope(user: User, queryset: QuerySet[M]) -> QuerySet[M]:
@@ -88,7 +108,11 @@ def _scope_divisions(user: User, queryset: QuerySet[M]) -> QuerySet[M]:
 
 def division_in_scope(user: User, division: Division) -> bool:
     """May `user` file records under `division` (their own subtree only, never an ancestor)?"""
-    return bool(user.division_id) and user.role in TERRITORIAL_ROLES and division.code.startswith(user.division.code)
+    return (
+        bool(user.division_id)
+        and user.role in TERRITORIAL_ROLES
+        and division.code.startswith(user.division.code)
+    )
 
 
 def get_scoped_or_404(user: User, queryset: QuerySet[M], **lookup: object) -> M:

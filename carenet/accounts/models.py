@@ -29,7 +29,9 @@ class Division(models.Model):
     code = models.CharField(_("code"), max_length=12, unique=True)
     name = models.CharField(_("name"), max_length=100)
     level = models.CharField(_("level"), max_length=10, choices=DivisionLevel.choices)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     # Full name path for display ("天津市/津南区/双港镇"), kept with the row so lists need no joins.
     full_name = models.CharField(_("full name"), max_length=400, blank=True)
 
@@ -74,7 +76,9 @@ class Organisation(models.Model):
         ordering = ["division__code", "name"]
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
-        constraints = [models.UniqueConstraint(fields=["division", "kind", "name"], name="organisation_unique_name")]
+        constraints = [
+            models.UniqueConstraint(fields=["division", "kind", "name"], name="organisation_unique_name")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -104,7 +108,9 @@ ROLE_LEVEL = {
 
 class User(AbstractUser):
     role = models.CharField(_("role"), max_length=30, choices=Role.choices)
-    division = models.ForeignKey(Division, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
+    division = models.ForeignKey(
+        Division, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
     organisation = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )

@@ -32,7 +32,9 @@ _READ = {Perm.CHILD_VIEW, Perm.DIVISION_VIEW}
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.CITY_ADMIN: frozenset(Perm),
     Role.DISTRICT_SPECIALIST: frozenset(
-        _READ | _WRITE | {Perm.CHILD_EXPORT, Perm.CHILD_VIEW_FULL_ID, Perm.CATEGORY_MANAGE, Perm.CASELOAD_MANAGE}
+        _READ
+        | _WRITE
+        | {Perm.CHILD_EXPORT, Perm.CHILD_VIEW_FULL_ID, Perm.CATEGORY_MANAGE, Perm.CASELOAD_MANAGE}
     ),
     Role.STREET_SUPERVISOR: frozenset(_READ | _WRITE | {Perm.CHILD_EXPORT}),
     # Directors register and update children of their village; ID numbers stay masked on screen

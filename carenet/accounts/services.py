@@ -32,7 +32,9 @@ def login_check(*, request: HttpRequest | None, username: str, password: str) ->
     record = LoginFailure.objects.filter(username=username).first()
     if record and record.locked_until and record.locked_until > now:
         minutes = int((record.locked_until - now).total_seconds() // 60) + 1
-        raise LockedOut(_("Too many failed sign-ins: this account is locked for %(m)d more minutes.") % {"m": minutes})
+        raise LockedOut(
+            _("Too many failed sign-ins: this account is locked for %(m)d more minutes.") % {"m": minutes}
+        )
     user = authenticate(request, username=username, password=password)
     if user is None:
         _count_failure(username, now)
@@ -91,7 +93,11 @@ def token_user(token: str) -> User | None:
 
 def token_revoke(*, token: str) -> bool:
     """Revoke one token (the one a device signs out with); True if it was live."""
-    return bool(ApiToken.objects.filter(key_hash=_hash_token(token), revoked_at__isnull=True).update(revoked_at=timezone.now()))
+    return bool(
+        ApiToken.objects.filter(key_hash=_hash_token(token), revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+    )
 
 
 def token_revoke_all(*, user: User) -> int:
@@ -115,12 +121,18 @@ def divisions_parse(text: str) -> list[tuple[int, str, str]]:
         header = [h.strip().lower() for h in next(reader, [])]
         if not header:
             raise RowErrors(_("The file is empty."), [])
-        aliases = {"code": {"code", "代码", "区划代码", "统计用区划代码"}, "name": {"name", "名称", "区划名称"}}
+        aliases = {
+            "code": {"code", "代码", "区划代码", "统计用区划代码"},
+            "name": {"name", "名称", "区划名称"},
+        }
         try:
             ci = next(i for i, h in enumerate(header) if h in aliases["code"])
             ni = next(i for i, h in enumerate(header) if h in aliases["name"])
         except StopIteration:
-            raise RowErrors(_("The first row must name the columns: code and name (代码, 名称)."), [(1, _("missing header"))]) from None
+            raise RowErrors(
+                _("The first row must name the columns: code and name (代码, 名称)."),
+                [(1, _("missing header"))],
+            ) from None
         out = []
         line = reader.line_num + 1
         for row in reader:
@@ -138,7 +150,9 @@ def divisions_parse(text: str) -> list[tuple[int, str, str]]:
 def divisions_import(*, rows: list[tuple[int, str, str]]) -> DivisionImportResult:
     """Idempotent load: new codes created, changed names updated, nothing written if any row is bad.
     Written level by level in bulk: a national list has ~700,000 rows."""
-    existing = {d.code: d for d in Division.objects.only("id", "code", "name", "level", "parent_id", "full_name")}
+    existing = {
+        d.code: d for d in Division.objects.only("id", "code", "name", "level", "parent_id", "full_name")
+    }
     incoming = _division_rows_checked(rows, existing)
     pk_of = {code: d.pk for code, d in existing.items()}
     code_of = {pk: code for code, pk in pk_of.items()}
@@ -174,7 +188,9 @@ def divisions_import(*, rows: list[tuple[int, str, str]]) -> DivisionImportResul
     return result
 
 
-def _division_rows_checked(rows: list[tuple[int, str, str]], existing: dict[str, Division]) -> dict[str, tuple[int, str]]:
+def _division_rows_checked(
+    rows: list[tuple[int, str, str]], existing: dict[str, Division]
+) -> dict[str, tuple[int, str]]:
     """{code: (line, name)} of a valid file, else RowErrors naming every bad line."""
     errors: list[tuple[int, str]] = []
     incoming: dict[str, tuple[int, str]] = {}
@@ -182,18 +198,32 @@ def _division_rows_checked(rows: list[tuple[int, str, str]], existing: dict[str,
         # Spreadsheets hand over full-width digits (１２０１１２) and 12-digit zero padding (120112000000).
         code = _trim_padding(unicodedata.normalize("NFKC", raw_code).strip())
         if len(code) not in LEVEL_BY_LENGTH or not (code.isascii() and code.isdigit()):
-            errors.append((line, _("code %(code)r is not a 2, 4, 6, 9 or 12 digit division code") % {"code": raw_code}))
+            errors.append(
+                (line, _("code %(code)r is not a 2, 4, 6, 9 or 12 digit division code") % {"code": raw_code})
+            )
         elif not name:
             errors.append((line, _("the name is empty")))
         elif len(name) > 100:
             errors.append((line, _("the name is longer than 100 characters")))
         elif code in incoming:
-            errors.append((line, _("code %(code)s appears twice (first on line %(first)d)") % {"code": code, "first": incoming[code][0]}))
+            errors.append(
+                (
+                    line,
+                    _("code %(code)s appears twice (first on line %(first)d)")
+                    % {"code": code, "first": incoming[code][0]},
+                )
+            )
         else:
             incoming[code] = (line, name)
     for code, (line, _name) in incoming.items():
         if len(code) > 4 and _nearest_ancestor(code, incoming, existing) is None:
-            errors.append((line, _("the parent division of %(code)s is neither in the file nor in the database") % {"code": code}))
+            errors.append(
+                (
+                    line,
+                    _("the parent division of %(code)s is neither in the file nor in the database")
+                    % {"code": code},
+                )
+            )
     if errors:
         errors.sort()
         raise RowErrors(_("%(n)d rows are wrong; nothing was imported.") % {"n": len(errors)}, errors)
@@ -217,7 +247,11 @@ def _division_insert(rows: list[tuple[str, str, str, int | None, str]]) -> dict[
         else:
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s, %s)", rows)
     wanted = {row[0] for row in rows}
-    return {code: pk for code, pk in Division.objects.filter(level=rows[0][2]).values_list("code", "pk") if code in wanted}
+    return {
+        code: pk
+        for code, pk in Division.objects.filter(level=rows[0][2]).values_list("code", "pk")
+        if code in wanted
+    }
 
 
 def _trim_padding(code: str) -> str:

@@ -15,7 +15,15 @@ from carenet.audit.models import AccessLog, ChangeLog
 from carenet.core import idnumber
 
 SENSITIVE = {"id_number"}
-SKIP = {"updated_at", "created_at", "name_pinyin", "name_initials", "id_number_enc", "id_number_hash", "division_code"}
+SKIP = {
+    "updated_at",
+    "created_at",
+    "name_pinyin",
+    "name_initials",
+    "id_number_enc",
+    "id_number_hash",
+    "division_code",
+}
 
 
 def _plain(value: Any) -> Any:
@@ -52,20 +60,40 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def change_recorded(
-    *, actor: User | None, entity: str, entity_id: int, child_id: int | None, division_code: str,
-    action: str, changes: dict[str, list[Any]],
+    *,
+    actor: User | None,
+    entity: str,
+    entity_id: int,
+    child_id: int | None,
+    division_code: str,
+    action: str,
+    changes: dict[str, list[Any]],
 ) -> ChangeLog:
     return ChangeLog.objects.create(
-        actor=actor, entity=entity, entity_id=entity_id, child_id=child_id,
-        division_code=division_code, action=action, changes=changes,
+        actor=actor,
+        entity=entity,
+        entity_id=entity_id,
+        child_id=child_id,
+        division_code=division_code,
+        action=action,
+        changes=changes,
     )
 
 
-def access_recorded(*, actor: User, child_id: int, division_code: str, kind: str, detail: str = "") -> AccessLog:
-    return AccessLog.objects.create(actor=actor, child_id=child_id, division_code=division_code, kind=kind, detail=detail)
+def access_recorded(
+    *, actor: User, child_id: int, division_code: str, kind: str, detail: str = ""
+) -> AccessLog:
+    return AccessLog.objects.create(
+        actor=actor, child_id=child_id, division_code=division_code, kind=kind, detail=detail
+    )
 
 
-def accesses_recorded(*, actor: User, children: Iterable[tuple[int, str]], kind: str, detail: str = "") -> int:
-    rows = [AccessLog(actor=actor, child_id=cid, division_code=code, kind=kind, detail=detail) for cid, code in children]
+def accesses_recorded(
+    *, actor: User, children: Iterable[tuple[int, str]], kind: str, detail: str = ""
+) -> int:
+    rows = [
+        AccessLog(actor=actor, child_id=cid, division_code=code, kind=kind, detail=detail)
+        for cid, code in children
+    ]
     AccessLog.objects.bulk_create(rows, batch_size=2000)
     return len(rows)

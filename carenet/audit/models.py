@@ -4,7 +4,6 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
 ENTITY_LABELS = {
     "child": _("Child"),
     "household": _("Household"),
@@ -48,7 +47,13 @@ class ChangeLog(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["division_code", "at"], name="changelog_div", opclasses=["varchar_pattern_ops", "timestamptz_ops"])]
+        indexes = [
+            models.Index(
+                fields=["division_code", "at"],
+                name="changelog_div",
+                opclasses=["varchar_pattern_ops", "timestamptz_ops"],
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.entity} {self.entity_id} {self.action}"
@@ -74,7 +79,13 @@ class AccessLog(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["division_code", "at"], name="accesslog_div", opclasses=["varchar_pattern_ops", "timestamptz_ops"])]
+        indexes = [
+            models.Index(
+                fields=["division_code", "at"],
+                name="accesslog_div",
+                opclasses=["varchar_pattern_ops", "timestamptz_ops"],
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.actor_id} {self.kind} {self.child_id}"

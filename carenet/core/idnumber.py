@@ -50,7 +50,9 @@ def parse(raw: str, *, today: dt.date | None = None) -> IdInfo:
         number = convert_15_to_18(number)
         converted = True
     if len(number) != 18:
-        raise IdNumberError(_("An ID number has 18 digits (or 15 for old cards); this one has %(n)d.") % {"n": len(number)})
+        raise IdNumberError(
+            _("An ID number has 18 digits (or 15 for old cards); this one has %(n)d.") % {"n": len(number)}
+        )
     if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
         raise IdNumberError(_("An ID number has 17 digits followed by a digit or X."))
     try:
@@ -65,7 +67,9 @@ def parse(raw: str, *, today: dt.date | None = None) -> IdInfo:
     try:
         ric.get_birth_place(number)
     except std_exc.ValidationError as exc:
-        raise IdNumberError(_("The region code %(code)s inside the ID number is not a known area.") % {"code": number[:6]}) from exc
+        raise IdNumberError(
+            _("The region code %(code)s inside the ID number is not a known area.") % {"code": number[:6]}
+        ) from exc
     sex = "M" if int(number[16]) % 2 == 1 else "F"
     return IdInfo(number=number, birth_date=birth, sex=sex, region=number[:6], converted_from_15=converted)
 

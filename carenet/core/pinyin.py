@@ -11,10 +11,33 @@ from pypinyin import Style, lazy_pinyin
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Surnames whose reading differs from the character's most common reading (单 shan, not dan).
 SURNAME_READINGS = {
-    "单": "shan", "曾": "zeng", "解": "xie", "仇": "qiu", "朴": "piao", "查": "zha", "区": "ou",
-    "盖": "ge", "乐": "yue", "尉": "yu", "覃": "qin", "繁": "po", "翟": "zhai", "缪": "miao",
-    "种": "chong", "员": "yun", "召": "shao", "长孙": "zhangsun", "尉迟": "yuchi", "万俟": "moqi",
-    "澹台": "tantai", "宿": "su", "过": "guo", "能": "nai", "秘": "bi", "句": "gou", "藏": "zang",
+    "单": "shan",
+    "曾": "zeng",
+    "解": "xie",
+    "仇": "qiu",
+    "朴": "piao",
+    "查": "zha",
+    "区": "ou",
+    "盖": "ge",
+    "乐": "yue",
+    "尉": "yu",
+    "覃": "qin",
+    "繁": "po",
+    "翟": "zhai",
+    "缪": "miao",
+    "种": "chong",
+    "员": "yun",
+    "召": "shao",
+    "长孙": "zhangsun",
+    "尉迟": "yuchi",
+    "万俟": "moqi",
+    "澹台": "tantai",
+    "宿": "su",
+    "过": "guo",
+    "能": "nai",
+    "秘": "bi",
+    "句": "gou",
+    "藏": "zang",
 }
 
 

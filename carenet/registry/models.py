@@ -65,7 +65,9 @@ class Household(models.Model):
     class Meta:
         verbose_name = _("household")
         verbose_name_plural = _("households")
-        indexes = [models.Index(fields=["division_code"], name="household_div", opclasses=["varchar_pattern_ops"])]
+        indexes = [
+            models.Index(fields=["division_code"], name="household_div", opclasses=["varchar_pattern_ops"])
+        ]
 
     def __str__(self) -> str:
         return self.address or f"#{self.pk}"
@@ -84,7 +86,9 @@ class Child(models.Model):
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="children_registered")
     # Denormalised 12-digit village code: the jurisdiction prefix filter needs no join.
     division_code = models.CharField(max_length=12, editable=False)
-    household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    household = models.ForeignKey(
+        Household, null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     address = models.CharField(_("current address"), max_length=300, blank=True)
     school = models.CharField(_("school"), max_length=120, blank=True)
     grade = models.CharField(_("grade"), max_length=30, blank=True)
@@ -95,10 +99,16 @@ class Child(models.Model):
     )
     photo = models.ImageField(_("photo"), upload_to="photos/%Y/%m/", blank=True)
     notes = models.TextField(_("notes"), blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=ChildStatus.choices, default=ChildStatus.ACTIVE)
-    archive_reason = models.CharField(_("archive reason"), max_length=20, choices=ArchiveReason.choices, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ChildStatus.choices, default=ChildStatus.ACTIVE
+    )
+    archive_reason = models.CharField(
+        _("archive reason"), max_length=20, choices=ArchiveReason.choices, blank=True
+    )
     archive_note = models.CharField(_("archive note"), max_length=300, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -106,8 +116,16 @@ class Child(models.Model):
         verbose_name = _("child")
         verbose_name_plural = _("children")
         indexes = [
-            models.Index(fields=["division_code", "id"], name="child_div_id", opclasses=["varchar_pattern_ops", "int8_ops"]),
-            models.Index(fields=["name_pinyin", "id"], name="child_pinyin", opclasses=["varchar_pattern_ops", "int8_ops"]),
+            models.Index(
+                fields=["division_code", "id"],
+                name="child_div_id",
+                opclasses=["varchar_pattern_ops", "int8_ops"],
+            ),
+            models.Index(
+                fields=["name_pinyin", "id"],
+                name="child_pinyin",
+                opclasses=["varchar_pattern_ops", "int8_ops"],
+            ),
             models.Index(fields=["name_initials"], name="child_initials", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["name"], name="child_name", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["birth_date"], name="child_birth"),
@@ -169,7 +187,9 @@ class FamilyMember(models.Model):
     id_number_enc = models.TextField(blank=True, editable=False)
     id_number_hash = models.CharField(max_length=64, null=True, blank=True, db_index=True, editable=False)  # noqa: DJ001 - NULL: no ID
     phone = models.CharField(_("phone"), max_length=20, blank=True)
-    status = models.CharField(_("status"), max_length=20, choices=PersonStatus.choices, default=PersonStatus.ALIVE)
+    status = models.CharField(
+        _("status"), max_length=20, choices=PersonStatus.choices, default=PersonStatus.ALIVE
+    )
     status_since = models.DateField(_("status since"), null=True, blank=True)
     status_until = models.DateField(_("status until (e.g. release date)"), null=True, blank=True)
     evidence_note = models.CharField(_("evidence"), max_length=300, blank=True)
@@ -203,7 +223,9 @@ class CategoryMembership(models.Model):
     reason = models.CharField(_("reason"), max_length=300)
     end_reason = models.CharField(_("end reason"), max_length=300, blank=True)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    ended_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -213,7 +235,9 @@ class CategoryMembership(models.Model):
         indexes = [models.Index(fields=["category", "end_date"], name="category_open")]
         constraints = [
             models.UniqueConstraint(
-                fields=["child", "category"], condition=models.Q(end_date__isnull=True), name="one_open_membership"
+                fields=["child", "category"],
+                condition=models.Q(end_date__isnull=True),
+                name="one_open_membership",
             ),
             models.CheckConstraint(
                 condition=models.Q(end_date__isnull=True) | models.Q(end_date__gte=models.F("start_date")),
@@ -261,13 +285,17 @@ class Caseload(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="caseload")
     child = models.ForeignKey(Child, on_delete=models.CASCADE, related_name="caseworkers")
-    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     started_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "child"], condition=models.Q(ended_at__isnull=True), name="one_open_case")
+            models.UniqueConstraint(
+                fields=["user", "child"], condition=models.Q(ended_at__isnull=True), name="one_open_case"
+            )
         ]
 
     def __str__(self) -> str:

@@ -73,7 +73,9 @@ def child_list(*, actor: User, filters: ChildFilters) -> QuerySet[Child]:
     if filters.division_code:
         qs = qs.filter(division_code__startswith=filters.division_code)
     if filters.category:
-        open_in = CategoryMembership.objects.filter(category=filters.category, end_date__isnull=True).values("child_id")
+        open_in = CategoryMembership.objects.filter(category=filters.category, end_date__isnull=True).values(
+            "child_id"
+        )
         qs = qs.filter(id__in=open_in)
     if filters.age_min is not None or filters.age_max is not None:
         qs = qs.filter(_birth_bounds(filters.age_min, filters.age_max, timezone.localdate()))

@@ -23,21 +23,39 @@ from carenet.core import idnumber, pinyin
 from carenet.core.errors import CarenetError, PermissionDeniedError
 from carenet.registry.models import (
     ArchiveReason,
+    Caseload,
     Category,
     CategoryMembership,
     Child,
     ChildDocument,
     ChildStatus,
     FamilyMember,
-    Caseload,
     Household,
 )
 
 CHILD_FIELDS = (
-    "name", "sex", "birth_date", "ethnicity", "address", "school", "grade", "health",
-    "disability_kind", "disability_level", "notes",
+    "name",
+    "sex",
+    "birth_date",
+    "ethnicity",
+    "address",
+    "school",
+    "grade",
+    "health",
+    "disability_kind",
+    "disability_level",
+    "notes",
 )
-MEMBER_FIELDS = ("name", "relationship", "is_guardian", "phone", "status", "status_since", "status_until", "evidence_note")
+MEMBER_FIELDS = (
+    "name",
+    "relationship",
+    "is_guardian",
+    "phone",
+    "status",
+    "status_since",
+    "status_until",
+    "evidence_note",
+)
 DOCUMENT_TYPES = {"application/pdf", "image/jpeg", "image/png", "image/webp"}
 
 
@@ -48,12 +66,18 @@ def _require(actor: User, perm: Perm) -> None:
 
 def _check_division(actor: User, division: Division) -> None:
     if division.level != DivisionLevel.VILLAGE:
-        raise CarenetError(_("A child is registered under a village or community, not a %(level)s.") % {"level": division.get_level_display()}, field="division")
+        raise CarenetError(
+            _("A child is registered under a village or community, not a %(level)s.")
+            % {"level": division.get_level_display()},
+            field="division",
+        )
     if not division_in_scope(actor, division):
         raise CarenetError(_("This village is outside your jurisdiction."), field="division")
 
 
-def identity_check(*, id_number: str, birth_date: dt.date | None, sex: str | None) -> tuple[str, dt.date, str]:
+def identity_check(
+    *, id_number: str, birth_date: dt.date | None, sex: str | None
+) -> tuple[str, dt.date, str]:
     """Validate the ID number and make sure the birth date and sex typed in agree with it."""
     try:
         info = idnumber.parse(id_number)
@@ -66,7 +90,9 @@ def identity_check(*, id_number: str, birth_date: dt.date | None, sex: str | Non
             field="birth_date",
         )
     if sex and sex != info.sex:
-        raise CarenetError(_("The sex does not agree with the ID number (17th digit: odd male, even female)."), field="sex")
+        raise CarenetError(
+            _("The sex does not agree with the ID number (17th digit: odd male, even female)."), field="sex"
+        )
     return info.number, info.birth_date, info.sex
 
 
@@ -80,11 +106,14 @@ def _check_unique_id(number: str, *, actor: User, exclude_pk: int | None = None)
         return
     if scope(actor, Child.objects.filter(pk=other.pk)).exists():
         raise CarenetError(
-            _("A child with this ID number is already registered: %(name)s (record %(pk)s).") % {"name": other.name, "pk": other.pk},
+            _("A child with this ID number is already registered: %(name)s (record %(pk)s).")
+            % {"name": other.name, "pk": other.pk},
             field="id_number",
         )
     raise CarenetError(
-        _("A child with this ID number is already registered in another area; ask the district bureau to transfer the record."),
+        _(
+            "A child with this ID number is already registered in another area; ask the district bureau to transfer the record."
+        ),
         field="id_number",
     )
 
@@ -101,14 +130,17 @@ def process_photo(upload: UploadedFile) -> ContentFile:
     """Check the upload really is an image, shrink it and re-encode as JPEG (this also drops EXIF GPS)."""
     if upload.size and upload.size > settings.MAX_PHOTO_BYTES:
         raise CarenetError(
-            _("The photo is %(size)d KB; the limit is %(limit)d KB.") % {"size": upload.size // 1024, "limit": settings.MAX_PHOTO_BYTES // 1024},
+            _("The photo is %(size)d KB; the limit is %(limit)d KB.")
+            % {"size": upload.size // 1024, "limit": settings.MAX_PHOTO_BYTES // 1024},
             field="photo",
         )
     try:
         image = Image.open(upload)
         image.load()
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise CarenetError(_("The photo is not a readable image (JPEG, PNG or WebP)."), field="photo") from exc
+        raise CarenetError(
+            _("The photo is not a readable image (JPEG, PNG or WebP)."), field="photo"
+        ) from exc
     image = image.convert("RGB")
     image.thumbnail((800, 800))
     out = io.BytesIO()
@@ -118,9 +150,16 @@ def process_photo(upload: UploadedFile) -> ContentFile:
 
 @transaction.atomic
 def child_register(
-    *, actor: User, division: Division, id_number: str = "", household: Household | None = None,
-    household_address: str = "", household_phone: str = "", photo: UploadedFile | None = None,
-    guardian: dict[str, Any] | None = None, **fields: Any,
+    *,
+    actor: User,
+    division: Division,
+    id_number: str = "",
+    household: Household | None = None,
+    household_address: str = "",
+    household_phone: str = "",
+    photo: UploadedFile | None = None,
+    guardian: dict[str, Any] | None = None,
+    **fields: Any,
 ) -> Child:
     _require(actor, Perm.CHILD_CREATE)
     _check_division(actor, division)
@@ -129,7 +168,9 @@ def child_register(
         raise TypeError(f"unknown child fields: {sorted(unknown)}")
     child = Child(division=division, division_code=division.code, created_by=actor, **fields)
     if id_number:
-        number, birth, sex = identity_check(id_number=id_number, birth_date=child.birth_date, sex=child.sex or None)
+        number, birth, sex = identity_check(
+            id_number=id_number, birth_date=child.birth_date, sex=child.sex or None
+        )
         _check_unique_id(number, actor=actor)
         child.birth_date, child.sex = birth, sex
         child.set_id_number(number)
@@ -142,10 +183,20 @@ def child_register(
     _name_keys(child)
     if household is None:
         household = Household.objects.create(
-            division=division, division_code=division.code, address=household_address or child.address, phone=household_phone
+            division=division,
+            division_code=division.code,
+            address=household_address or child.address,
+            phone=household_phone,
         )
-        events.change_recorded(actor=actor, entity="household", entity_id=household.pk, child_id=None,
-                               division_code=division.code, action="create", changes=events.diff({}, events.snapshot(household)))
+        events.change_recorded(
+            actor=actor,
+            entity="household",
+            entity_id=household.pk,
+            child_id=None,
+            division_code=division.code,
+            action="create",
+            changes=events.diff({}, events.snapshot(household)),
+        )
     child.household = household
     if photo is not None:
         child.photo.save("photo.jpg", process_photo(photo), save=False)
@@ -153,21 +204,39 @@ def child_register(
         with transaction.atomic():
             child.save()
     except IntegrityError as exc:  # two people registering the same ID at the same moment
-        raise CarenetError(_("A child with this ID number is already registered."), field="id_number") from exc
+        raise CarenetError(
+            _("A child with this ID number is already registered."), field="id_number"
+        ) from exc
     after = events.snapshot(child, {"id_number": id_number and child.id_number})
-    events.change_recorded(actor=actor, entity="child", entity_id=child.pk, child_id=child.pk,
-                           division_code=child.division_code, action="create", changes=events.diff({}, after))
+    events.change_recorded(
+        actor=actor,
+        entity="child",
+        entity_id=child.pk,
+        child_id=child.pk,
+        division_code=child.division_code,
+        action="create",
+        changes=events.diff({}, after),
+    )
     if guardian:
         try:
             member_add(actor=actor, child=child, **guardian)
         except CarenetError as exc:  # name the guardian's field, not the child's
-            raise CarenetError(exc.message, field=f"guardian.{exc.field}" if exc.field else "guardian") from exc
+            raise CarenetError(
+                exc.message, field=f"guardian.{exc.field}" if exc.field else "guardian"
+            ) from exc
     return child
 
 
 @transaction.atomic
-def child_update(*, actor: User, child: Child, division: Division | None = None, id_number: str | None = None,
-                 photo: UploadedFile | None = None, **fields: Any) -> Child:
+def child_update(
+    *,
+    actor: User,
+    child: Child,
+    division: Division | None = None,
+    id_number: str | None = None,
+    photo: UploadedFile | None = None,
+    **fields: Any,
+) -> Child:
     _require(actor, Perm.CHILD_EDIT)
     child = scope(actor, Child.objects.select_for_update()).get(pk=child.pk)
     if child.status != ChildStatus.ACTIVE:
@@ -195,11 +264,20 @@ def child_update(*, actor: User, child: Child, division: Division | None = None,
         with transaction.atomic():
             child.save()
     except IntegrityError as exc:
-        raise CarenetError(_("A child with this ID number is already registered."), field="id_number") from exc
+        raise CarenetError(
+            _("A child with this ID number is already registered."), field="id_number"
+        ) from exc
     changes = events.diff(before, events.snapshot(child, {"id_number": child.id_number}))
     if changes:
-        events.change_recorded(actor=actor, entity="child", entity_id=child.pk, child_id=child.pk,
-                               division_code=child.division_code, action="update", changes=changes)
+        events.change_recorded(
+            actor=actor,
+            entity="child",
+            entity_id=child.pk,
+            child_id=child.pk,
+            division_code=child.division_code,
+            action="update",
+            changes=changes,
+        )
     return child
 
 
@@ -214,8 +292,15 @@ def child_archive(*, actor: User, child: Child, reason: str, note: str = "") -> 
     before = events.snapshot(child)
     child.status, child.archive_reason, child.archive_note = ChildStatus.ARCHIVED, reason, note
     child.save(update_fields=["status", "archive_reason", "archive_note", "updated_at"])
-    events.change_recorded(actor=actor, entity="child", entity_id=child.pk, child_id=child.pk, division_code=child.division_code,
-                           action="archive", changes=events.diff(before, events.snapshot(child)))
+    events.change_recorded(
+        actor=actor,
+        entity="child",
+        entity_id=child.pk,
+        child_id=child.pk,
+        division_code=child.division_code,
+        action="archive",
+        changes=events.diff(before, events.snapshot(child)),
+    )
     return child
 
 
@@ -228,8 +313,15 @@ def child_restore(*, actor: User, child: Child) -> Child:
     before = events.snapshot(child)
     child.status, child.archive_reason, child.archive_note = ChildStatus.ACTIVE, "", ""
     child.save(update_fields=["status", "archive_reason", "archive_note", "updated_at"])
-    events.change_recorded(actor=actor, entity="child", entity_id=child.pk, child_id=child.pk, division_code=child.division_code,
-                           action="restore", changes=events.diff(before, events.snapshot(child)))
+    events.change_recorded(
+        actor=actor,
+        entity="child",
+        entity_id=child.pk,
+        child_id=child.pk,
+        division_code=child.division_code,
+        action="restore",
+        changes=events.diff(before, events.snapshot(child)),
+    )
     return child
 
 
@@ -262,13 +354,22 @@ def member_add(*, actor: User, child: Child, id_number: str = "", **fields: Any)
     _member_id(member, id_number)
     _member_dates(member)
     member.save()
-    events.change_recorded(actor=actor, entity="member", entity_id=member.pk, child_id=child.pk, division_code=child.division_code,
-                           action="create", changes=events.diff({}, events.snapshot(member, {"id_number": id_number})))
+    events.change_recorded(
+        actor=actor,
+        entity="member",
+        entity_id=member.pk,
+        child_id=child.pk,
+        division_code=child.division_code,
+        action="create",
+        changes=events.diff({}, events.snapshot(member, {"id_number": id_number})),
+    )
     return member
 
 
 @transaction.atomic
-def member_update(*, actor: User, member: FamilyMember, id_number: str | None = None, **fields: Any) -> FamilyMember:
+def member_update(
+    *, actor: User, member: FamilyMember, id_number: str | None = None, **fields: Any
+) -> FamilyMember:
     _require(actor, Perm.CHILD_EDIT)
     member = scope(actor, FamilyMember.objects.select_for_update()).get(pk=member.pk)
     before = events.snapshot(member, {"id_number": member.id_number})
@@ -280,13 +381,22 @@ def member_update(*, actor: User, member: FamilyMember, id_number: str | None = 
     member.save()
     changes = events.diff(before, events.snapshot(member, {"id_number": member.id_number}))
     if changes:
-        events.change_recorded(actor=actor, entity="member", entity_id=member.pk, child_id=member.child_id,
-                               division_code=member.child.division_code, action="update", changes=changes)
+        events.change_recorded(
+            actor=actor,
+            entity="member",
+            entity_id=member.pk,
+            child_id=member.child_id,
+            division_code=member.child.division_code,
+            action="update",
+            changes=changes,
+        )
     return member
 
 
 @transaction.atomic
-def category_open(*, actor: User, child: Child, category: str, start_date: dt.date, reason: str) -> CategoryMembership:
+def category_open(
+    *, actor: User, child: Child, category: str, start_date: dt.date, reason: str
+) -> CategoryMembership:
     _require(actor, Perm.CATEGORY_MANAGE)
     child = scope(actor, Child.objects.select_for_update()).get(pk=child.pk)
     if category not in Category.values:
@@ -299,19 +409,36 @@ def category_open(*, actor: User, child: Child, category: str, start_date: dt.da
         raise CarenetError(_("The start date is before the child's birth."), field="start_date")
     if CategoryMembership.objects.filter(child=child, category=category, end_date__isnull=True).exists():
         raise CarenetError(_("The child is already in this category."), field="category")
-    overlap = CategoryMembership.objects.filter(child=child, category=category, end_date__gte=start_date).exists()
+    overlap = CategoryMembership.objects.filter(
+        child=child, category=category, end_date__gte=start_date
+    ).exists()
     if overlap:
-        raise CarenetError(_("The start date overlaps an earlier membership of this category."), field="start_date")
+        raise CarenetError(
+            _("The start date overlaps an earlier membership of this category."), field="start_date"
+        )
     membership = CategoryMembership.objects.create(
         child=child, category=category, start_date=start_date, reason=reason.strip(), approved_by=actor
     )
-    events.change_recorded(actor=actor, entity="category", entity_id=membership.pk, child_id=child.pk, division_code=child.division_code,
-                           action="create", changes={"category": [None, category], "start_date": [None, start_date.isoformat()], "reason": [None, reason]})
+    events.change_recorded(
+        actor=actor,
+        entity="category",
+        entity_id=membership.pk,
+        child_id=child.pk,
+        division_code=child.division_code,
+        action="create",
+        changes={
+            "category": [None, category],
+            "start_date": [None, start_date.isoformat()],
+            "reason": [None, reason],
+        },
+    )
     return membership
 
 
 @transaction.atomic
-def category_close(*, actor: User, membership: CategoryMembership, end_date: dt.date, reason: str) -> CategoryMembership:
+def category_close(
+    *, actor: User, membership: CategoryMembership, end_date: dt.date, reason: str
+) -> CategoryMembership:
     _require(actor, Perm.CATEGORY_MANAGE)
     membership = scope(actor, CategoryMembership.objects.select_for_update()).get(pk=membership.pk)
     if membership.end_date is not None:
@@ -322,9 +449,15 @@ def category_close(*, actor: User, membership: CategoryMembership, end_date: dt.
         raise CarenetError(_("Give the reason this category ends."), field="reason")
     membership.end_date, membership.end_reason, membership.ended_by = end_date, reason.strip(), actor
     membership.save(update_fields=["end_date", "end_reason", "ended_by"])
-    events.change_recorded(actor=actor, entity="category", entity_id=membership.pk, child_id=membership.child_id,
-                           division_code=membership.child.division_code, action="update",
-                           changes={"end_date": [None, end_date.isoformat()], "end_reason": ["", reason]})
+    events.change_recorded(
+        actor=actor,
+        entity="category",
+        entity_id=membership.pk,
+        child_id=membership.child_id,
+        division_code=membership.child.division_code,
+        action="update",
+        changes={"end_date": [None, end_date.isoformat()], "end_reason": ["", reason]},
+    )
     return membership
 
 
@@ -334,7 +467,8 @@ def document_add(*, actor: User, child: Child, kind: str, title: str, upload: Up
     child = scope(actor, Child.objects.all()).get(pk=child.pk)
     if upload.size > settings.MAX_DOCUMENT_BYTES:
         raise CarenetError(
-            _("The file is %(size)d KB; the limit is %(limit)d KB.") % {"size": upload.size // 1024, "limit": settings.MAX_DOCUMENT_BYTES // 1024},
+            _("The file is %(size)d KB; the limit is %(limit)d KB.")
+            % {"size": upload.size // 1024, "limit": settings.MAX_DOCUMENT_BYTES // 1024},
             field="file",
         )
     head = upload.read(8)
@@ -342,12 +476,25 @@ def document_add(*, actor: User, child: Child, kind: str, title: str, upload: Up
     sniffed = _sniff(head)
     if sniffed not in DOCUMENT_TYPES:
         raise CarenetError(_("Only PDF, JPEG, PNG or WebP files can be attached."), field="file")
-    doc = ChildDocument(child=child, kind=kind, title=title.strip() or upload.name[:200], content_type=sniffed,
-                        size=upload.size, uploaded_by=actor)
+    doc = ChildDocument(
+        child=child,
+        kind=kind,
+        title=title.strip() or upload.name[:200],
+        content_type=sniffed,
+        size=upload.size,
+        uploaded_by=actor,
+    )
     doc.file.save("document", upload, save=False)
     doc.save()
-    events.change_recorded(actor=actor, entity="document", entity_id=doc.pk, child_id=child.pk, division_code=child.division_code,
-                           action="create", changes={"title": [None, doc.title], "kind": [None, kind]})
+    events.change_recorded(
+        actor=actor,
+        entity="document",
+        entity_id=doc.pk,
+        child_id=child.pk,
+        division_code=child.division_code,
+        action="create",
+        changes={"title": [None, doc.title], "kind": [None, kind]},
+    )
     return doc
 
 
@@ -367,7 +514,9 @@ def _sniff(head: bytes) -> str:
 def eligible_caseworkers(child: Child) -> QuerySet[User]:
     """Social workers whose organisation's area covers the child's village."""
     prefixes = [child.division_code[:n] for n in (2, 4, 6, 9)]
-    return User.objects.filter(role=Role.SOCIAL_WORKER, is_active=True, division__code__in=prefixes).order_by("username")
+    return User.objects.filter(role=Role.SOCIAL_WORKER, is_active=True, division__code__in=prefixes).order_by(
+        "username"
+    )
 
 
 @transaction.atomic
@@ -379,8 +528,15 @@ def caseload_assign(*, actor: User, child: Child, worker: User) -> Caseload:
     if Caseload.objects.filter(user=worker, child=child, ended_at__isnull=True).exists():
         raise CarenetError(_("This social worker already has the child in the caseload."), field="worker")
     case = Caseload.objects.create(user=worker, child=child, assigned_by=actor)
-    events.change_recorded(actor=actor, entity="caseload", entity_id=case.pk, child_id=child.pk, division_code=child.division_code,
-                           action="create", changes={"caseworker": [None, worker.username]})
+    events.change_recorded(
+        actor=actor,
+        entity="caseload",
+        entity_id=case.pk,
+        child_id=child.pk,
+        division_code=child.division_code,
+        action="create",
+        changes={"caseworker": [None, worker.username]},
+    )
     return case
 
 
@@ -392,6 +548,13 @@ def caseload_end(*, actor: User, case: Caseload) -> Caseload:
         raise CarenetError(_("This assignment has already ended."))
     case.ended_at = timezone.now()
     case.save(update_fields=["ended_at"])
-    events.change_recorded(actor=actor, entity="caseload", entity_id=case.pk, child_id=case.child_id, division_code=case.child.division_code,
-                           action="update", changes={"caseworker": [case.user.username, None]})
+    events.change_recorded(
+        actor=actor,
+        entity="caseload",
+        entity_id=case.pk,
+        child_id=case.child_id,
+        division_code=case.child.division_code,
+        action="update",
+        changes={"caseworker": [case.user.username, None]},
+    )
     return case

@@ -5,10 +5,9 @@ See the top of tests/test_authorization_matrix.py for how to write a row.
 
 from __future__ import annotations
 
-import re
-
 import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -30,13 +29,23 @@ NOT_A_CHILD_ID = 987654321
 
 
 class Kind(StrEnum):
-    STATIC = "static/docs"  # third-party or static: listed so nothing goes unnoticed, never called (give why=)
+    STATIC = (
+        "static/docs"  # third-party or static: listed so nothing goes unnoticed, never called (give why=)
+    )
     PUBLIC = "public"  # meant for anonymous callers (the sign-in page): anonymous call must not fail
     AUTH = "auth"  # signs in or out: called anonymously, must not fail and must not hand out any child's data
-    SIGNED_IN = "signed-in"  # no particular record: anonymous refused; every persona OK, or 403 without `perm`
-    CHILD_LIST = "child list"  # lists children: each persona gets exactly the names of the children it may see
-    CHILD_READ = "child-scoped read"  # one child's data: only personas that may see the target get it, others 404
-    CHILD_WRITE = "child-scoped write"  # changes one child: only personas that may see the target succeed, others 404
+    SIGNED_IN = (
+        "signed-in"  # no particular record: anonymous refused; every persona OK, or 403 without `perm`
+    )
+    CHILD_LIST = (
+        "child list"  # lists children: each persona gets exactly the names of the children it may see
+    )
+    CHILD_READ = (
+        "child-scoped read"  # one child's data: only personas that may see the target get it, others 404
+    )
+    CHILD_WRITE = (
+        "child-scoped write"  # changes one child: only personas that may see the target succeed, others 404
+    )
     DIVISION_LIST = "division list"  # lists divisions: exactly the target divisions the persona may see
     DIVISION_READ = "division-scoped read"  # one division: only personas that may see it get it, others 404
     DIVISION_WRITE = "division-scoped write"  # files a new record under a target division: only where allowed
@@ -56,11 +65,17 @@ class Row:
     kind: Kind
     method: str = "GET"
     perm: Perm | None = None  # the right needed besides jurisdiction (None: any signed-in user)
-    data: Data = None  # request body; a function gets the target (ChildTarget / DivisionTarget) and returns it
+    data: Data = (
+        None  # request body; a function gets the target (ChildTarget / DivisionTarget) and returns it
+    )
     obj: str = "child"  # what the URL's id names for child-scoped rows: child, member, category or document
-    shows: str = "name"  # proof the target's data came back: "name", "photo" (its bytes) or "document" (its bytes)
+    shows: str = (
+        "name"  # proof the target's data came back: "name", "photo" (its bytes) or "document" (its bytes)
+    )
     effect: Callable[[Any], bool] | None = None  # writes: did the change land? (gets the target)
-    prepare: Callable[[Any], None] | None = None  # run before the call (e.g. archive the child before "restore")
+    prepare: Callable[[Any], None] | None = (
+        None  # run before the call (e.g. archive the child before "restore")
+    )
     denied: frozenset[int] = frozenset({404})  # statuses that count as "refused" for a persona holding `perm`
     why: str = ""  # STATIC rows: why the route needs no authorization check
 
@@ -116,14 +131,20 @@ def url_for(row: Row, route: Route, target: Any) -> str:
         elif target == "missing":
             kwargs[param] = "999999999999" if row.kind in DIVISION_KINDS else NOT_A_CHILD_ID
         else:
-            raise AssertionError(f"{row.route}: the URL needs {param!r}; give the row a child- or division-scoped kind")
+            raise AssertionError(
+                f"{row.route}: the URL needs {param!r}; give the row a child- or division-scoped kind"
+            )
     return reverse(row.route, kwargs=kwargs)
 
 
-def call(callers: Callers, row: Row, route: Route, persona: str | None, target: Any) -> tuple[HttpResponseBase, bool | None]:
+def call(
+    callers: Callers, row: Row, route: Route, persona: str | None, target: Any
+) -> tuple[HttpResponseBase, bool | None]:
     """Make the request inside a savepoint that is rolled back, so every call sees the same untouched world.
     Returns the response and, for rows with an `effect`, whether the change landed."""
-    client = callers.client(persona, api=row.is_api)  # outside the savepoint: the token/session must survive it
+    client = callers.client(
+        persona, api=row.is_api
+    )  # outside the savepoint: the token/session must survive it
     with transaction.atomic():
         if row.prepare is not None and target not in (None, "missing"):
             row.prepare(target)
@@ -165,7 +186,9 @@ def body_text(response: HttpResponseBase, raw: bytes) -> str:
         from openpyxl import load_workbook
 
         book = load_workbook(io.BytesIO(raw), read_only=True)
-        return "\n".join(str(v) for sheet in book for r in sheet.iter_rows(values_only=True) for v in r if v is not None)
+        return "\n".join(
+            str(v) for sheet in book for r in sheet.iter_rows(values_only=True) for v in r if v is not None
+        )
     if "json" in kind:
         try:
             return json.dumps(json.loads(raw), ensure_ascii=False)  # \u-escaped names must still be found
@@ -212,7 +235,9 @@ def check_anonymous(callers: Callers, row: Row, route: Route, world: w.World) ->
         return problems
     refused = response.status_code == 401 if row.is_api else login_redirect(response)
     if not refused:
-        problems.append(f"anonymous: got {response.status_code}, expected {'401' if row.is_api else 'a redirect to sign-in'}")
+        problems.append(
+            f"anonymous: got {response.status_code}, expected {'401' if row.is_api else 'a redirect to sign-in'}"
+        )
     if isinstance(target, w.ChildTarget) and contains(response, raw, marker(row, target)):
         problems.append("anonymous: the response carries the target's data")
     if effect:
@@ -232,24 +257,51 @@ def check_persona(callers: Callers, row: Row, route: Route, world: w.World, pers
     if row.kind in UNCALLED or row.kind in {Kind.PUBLIC, Kind.AUTH}:
         return []
     if row.kind in CHILD_KINDS:
-        return [p for key in w.CHILD_TARGETS
-                for p in _check_target(callers, row, route, persona, world.children[key], key in w.VISIBLE_CHILDREN[persona])]
+        return [
+            p
+            for key in w.CHILD_TARGETS
+            for p in _check_target(
+                callers, row, route, persona, world.children[key], key in w.VISIBLE_CHILDREN[persona]
+            )
+        ]
     if row.kind == Kind.DIVISION_READ:
-        return [p for key in w.DIVISION_TARGETS
-                for p in _check_target(callers, row, route, persona, world.divisions[key], key in w.VISIBLE_DIVISIONS[persona])]
+        return [
+            p
+            for key in w.DIVISION_TARGETS
+            for p in _check_target(
+                callers, row, route, persona, world.divisions[key], key in w.VISIBLE_DIVISIONS[persona]
+            )
+        ]
     if row.kind == Kind.DIVISION_WRITE:
-        return [p for key in w.DIVISION_TARGETS
-                for p in _check_target(callers, row, route, persona, world.divisions[key], key in w.FILING_DIVISIONS[persona])]
+        return [
+            p
+            for key in w.DIVISION_TARGETS
+            for p in _check_target(
+                callers, row, route, persona, world.divisions[key], key in w.FILING_DIVISIONS[persona]
+            )
+        ]
     if row.kind == Kind.CHILD_LIST:
-        return _check_list(callers, row, route, persona, [(t.child.name, key in w.VISIBLE_CHILDREN[persona])
-                                                          for key, t in world.children.items()])
+        return _check_list(
+            callers,
+            row,
+            route,
+            persona,
+            [(t.child.name, key in w.VISIBLE_CHILDREN[persona]) for key, t in world.children.items()],
+        )
     if row.kind == Kind.DIVISION_LIST:
-        return _check_list(callers, row, route, persona, [(t.division.name, key in w.VISIBLE_DIVISIONS[persona])
-                                                          for key, t in world.divisions.items()])
+        return _check_list(
+            callers,
+            row,
+            route,
+            persona,
+            [(t.division.name, key in w.VISIBLE_DIVISIONS[persona]) for key, t in world.divisions.items()],
+        )
     return _check_signed_in(callers, row, route, persona)
 
 
-def _check_target(callers: Callers, row: Row, route: Route, persona: str, target: Any, visible: bool) -> list[str]:
+def _check_target(
+    callers: Callers, row: Row, route: Route, persona: str, target: Any, visible: bool
+) -> list[str]:
     allowed_right = holds(callers.world.personas[persona], row.perm)
     response, effect = call(callers, row, route, persona, target)
     raw = body_bytes(response)
@@ -259,7 +311,9 @@ def _check_target(callers: Callers, row: Row, route: Route, persona: str, target
     problems = []
     if visible and allowed_right:
         if status not in OK:
-            problems.append(f"{where}: got {status}, expected success (in jurisdiction, role holds {row.perm})")
+            problems.append(
+                f"{where}: got {status}, expected success (in jurisdiction, role holds {row.perm})"
+            )
         elif row.kind in {Kind.CHILD_READ, Kind.DIVISION_READ} and status == 200 and not shows:
             problems.append(f"{where}: 200 but the target's data is not in the response")
         if row.effect is not None and not effect:
@@ -267,10 +321,14 @@ def _check_target(callers: Callers, row: Row, route: Route, persona: str, target
         return problems
     expected = set(row.denied) | ({403} if not allowed_right else set())
     if not visible and allowed_right and row.kind in CHILD_KINDS | {Kind.DIVISION_READ}:
-        expected = set(row.denied)  # outside jurisdiction is never a 403: that would confirm the record exists
+        expected = set(
+            row.denied
+        )  # outside jurisdiction is never a 403: that would confirm the record exists
     if status not in expected:
-        problems.append(f"{where}: got {status}, expected {sorted(expected)} "
-                        f"({'outside jurisdiction' if not visible else 'role lacks ' + str(row.perm)})")
+        problems.append(
+            f"{where}: got {status}, expected {sorted(expected)} "
+            f"({'outside jurisdiction' if not visible else 'role lacks ' + str(row.perm)})"
+        )
     if shows and row.kind != Kind.DIVISION_WRITE:  # a refused form may still list the caller's own villages
         problems.append(f"{where}: refused target's data is in the response ({status})")
     if effect:
@@ -292,7 +350,9 @@ def _normalised(response: HttpResponseBase) -> bytes:
     return raw.replace(path, b"<path>") if path else raw
 
 
-def _check_list(callers: Callers, row: Row, route: Route, persona: str, names: list[tuple[str, bool]]) -> list[str]:
+def _check_list(
+    callers: Callers, row: Row, route: Route, persona: str, names: list[tuple[str, bool]]
+) -> list[str]:
     response, _ = call(callers, row, route, persona, None)
     status = response.status_code
     if not holds(callers.world.personas[persona], row.perm):

@@ -64,7 +64,12 @@ FILING_DIVISIONS: dict[str, frozenset[str]] = {
 }
 PERSONAS = tuple(VISIBLE_CHILDREN)
 
-MEMBER_NAMES = {"own": "监护人甲", "sibling_village": "监护人乙", "other_street": "监护人丙", "other_district": "监护人丁"}
+MEMBER_NAMES = {
+    "own": "监护人甲",
+    "sibling_village": "监护人乙",
+    "other_street": "监护人丙",
+    "other_district": "监护人丁",
+}
 
 
 @dataclass
@@ -82,8 +87,13 @@ class ChildTarget:
     document_bytes: bytes
 
     def obj(self, kind: str) -> Any:
-        return {"child": self.child, "member": self.member, "category": self.membership, "document": self.document,
-                "caseload": self.caseload}[kind]
+        return {
+            "child": self.child,
+            "member": self.member,
+            "category": self.membership,
+            "document": self.document,
+            "caseload": self.caseload,
+        }[kind]
 
 
 @dataclass
@@ -116,12 +126,25 @@ def build_world(city: Any, personas: Any, children: Any) -> World:
         child: Child = getattr(children, key)
         photo = b"\xff\xd8\xff\xe0" + f"matrix-photo-{key}".encode()
         child.photo.save("photo.jpg", ContentFile(photo), save=True)
-        member = FamilyMember.objects.create(child=child, name=MEMBER_NAMES[key], relationship="father", is_guardian=True)
-        membership = CategoryMembership.objects.create(child=child, category="left_behind", start_date=dt.date(2020, 1, 1),
-                                                       reason="matrix", approved_by=approver)
+        member = FamilyMember.objects.create(
+            child=child, name=MEMBER_NAMES[key], relationship="father", is_guardian=True
+        )
+        membership = CategoryMembership.objects.create(
+            child=child,
+            category="left_behind",
+            start_date=dt.date(2020, 1, 1),
+            reason="matrix",
+            approved_by=approver,
+        )
         content = f"%PDF-1.4 matrix-document-{key}".encode()
-        document = ChildDocument(child=child, kind="other", title=f"文件-{key}", content_type="application/pdf",
-                                 size=len(content), uploaded_by=approver)
+        document = ChildDocument(
+            child=child,
+            kind="other",
+            title=f"文件-{key}",
+            content_type="application/pdf",
+            size=len(content),
+            uploaded_by=approver,
+        )
         document.file.save("document.pdf", ContentFile(content), save=True)
         caseload = Caseload.objects.create(user=world.case_worker, child=child, assigned_by=approver)
         world.children[key] = ChildTarget(key, child, member, membership, document, caseload, photo, content)

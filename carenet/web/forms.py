@@ -42,7 +42,12 @@ class VillageField(forms.Field):
             choices = [("", "—")] + [(d.code, d.full_name or d.name) for d in villages.order_by("code")]
             kwargs.setdefault("widget", forms.Select(choices=choices))
         else:
-            kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "numeric", "maxlength": 12, "placeholder": "120112001001"}))
+            kwargs.setdefault(
+                "widget",
+                forms.TextInput(
+                    attrs={"inputmode": "numeric", "maxlength": 12, "placeholder": "120112001001"}
+                ),
+            )
             kwargs.setdefault("help_text", _("12-digit village / community code"))
         super().__init__(**kwargs)
 
@@ -55,7 +60,9 @@ class VillageField(forms.Field):
         division = scope(self.user, Division.objects.filter(level=DivisionLevel.VILLAGE, code=code)).first()
         if division is None:
             if Division.objects.filter(code=code).exists():
-                raise forms.ValidationError(_("Division %(code)s is not a village in your jurisdiction."), params={"code": code})
+                raise forms.ValidationError(
+                    _("Division %(code)s is not a village in your jurisdiction."), params={"code": code}
+                )
             raise forms.ValidationError(_("Unknown division code %(code)s."), params={"code": code})
         return division
 
@@ -65,20 +72,32 @@ class VillageField(forms.Field):
 
 class ChildForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=60)
-    id_number = forms.CharField(label=_("ID number"), max_length=24, required=False,
-                                help_text=_("18 digits (15-digit old numbers are converted). Leave empty if the child has none yet."),
-                                widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}))
+    id_number = forms.CharField(
+        label=_("ID number"),
+        max_length=24,
+        required=False,
+        help_text=_("18 digits (15-digit old numbers are converted). Leave empty if the child has none yet."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text"}),
+    )
     sex = forms.ChoiceField(label=_("Sex"), choices=[("", "—"), *Sex.choices], required=False)
-    birth_date = forms.DateField(label=_("Birth date"), required=False, widget=DATE,
-                                 help_text=_("Taken from the ID number when left empty."))
+    birth_date = forms.DateField(
+        label=_("Birth date"),
+        required=False,
+        widget=DATE,
+        help_text=_("Taken from the ID number when left empty."),
+    )
     ethnicity = forms.CharField(label=_("Ethnicity"), max_length=20, required=False, initial="汉族")
     address = forms.CharField(label=_("Current address"), max_length=300, required=False)
     school = forms.CharField(label=_("School"), max_length=120, required=False)
     grade = forms.CharField(label=_("Grade"), max_length=30, required=False)
     health = forms.CharField(label=_("Health"), max_length=300, required=False)
     disability_kind = forms.CharField(label=_("Disability type"), max_length=60, required=False)
-    disability_level = forms.ChoiceField(label=_("Disability level"), choices=DisabilityLevel.choices, required=False)
-    photo = forms.FileField(label=_("Photo"), required=False, widget=forms.ClearableFileInput(attrs={"accept": "image/*"}))
+    disability_level = forms.ChoiceField(
+        label=_("Disability level"), choices=DisabilityLevel.choices, required=False
+    )
+    photo = forms.FileField(
+        label=_("Photo"), required=False, widget=forms.ClearableFileInput(attrs={"accept": "image/*"})
+    )
     notes = forms.CharField(label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
@@ -91,14 +110,27 @@ class ChildForm(forms.Form):
 
     def child_fields(self) -> dict[str, Any]:
         data = self.cleaned_data
-        keys = ("name", "sex", "birth_date", "ethnicity", "address", "school", "grade", "health",
-                "disability_kind", "disability_level", "notes")
+        keys = (
+            "name",
+            "sex",
+            "birth_date",
+            "ethnicity",
+            "address",
+            "school",
+            "grade",
+            "health",
+            "disability_kind",
+            "disability_level",
+            "notes",
+        )
         return {k: data[k] for k in keys}
 
 
 class NewChildForm(ChildForm):
     guardian_name = forms.CharField(label=_("Guardian's name"), max_length=60, required=False)
-    guardian_relationship = forms.ChoiceField(label=_("Guardian's relationship"), choices=[("", "—"), *Relationship.choices], required=False)
+    guardian_relationship = forms.ChoiceField(
+        label=_("Guardian's relationship"), choices=[("", "—"), *Relationship.choices], required=False
+    )
     guardian_phone = forms.CharField(label=_("Guardian's phone"), max_length=20, required=False)
 
     def clean(self) -> dict[str, Any]:
@@ -111,15 +143,26 @@ class NewChildForm(ChildForm):
         data = self.cleaned_data
         if not data.get("guardian_name"):
             return None
-        return {"name": data["guardian_name"], "relationship": data["guardian_relationship"],
-                "phone": data["guardian_phone"], "is_guardian": True}
+        return {
+            "name": data["guardian_name"],
+            "relationship": data["guardian_relationship"],
+            "phone": data["guardian_phone"],
+            "is_guardian": True,
+        }
 
 
 class SearchForm(forms.Form):
     q = forms.CharField(label=_("Name, pinyin or ID number"), required=False, max_length=40)
-    category = forms.ChoiceField(label=_("Category"), choices=[("", _("All categories")), *Category.choices], required=False)
+    category = forms.ChoiceField(
+        label=_("Category"), choices=[("", _("All categories")), *Category.choices], required=False
+    )
     division = forms.CharField(label=_("Division code"), required=False, max_length=12)
-    status = forms.ChoiceField(label=_("Status"), choices=[("active", _("Active")), ("archived", _("Archived")), ("", _("All"))], required=False, initial="active")
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[("active", _("Active")), ("archived", _("Archived")), ("", _("All"))],
+        required=False,
+        initial="active",
+    )
     age_min = forms.IntegerField(label=_("Age from"), required=False, min_value=0, max_value=30)
     age_max = forms.IntegerField(label=_("Age to"), required=False, min_value=0, max_value=30)
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
@@ -147,14 +190,27 @@ class MemberForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=60)
     relationship = forms.ChoiceField(label=_("Relationship"), choices=Relationship.choices)
     is_guardian = forms.BooleanField(label=_("Is a guardian"), required=False)
-    id_number = forms.CharField(label=_("ID number"), max_length=24, required=False, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    id_number = forms.CharField(
+        label=_("ID number"),
+        max_length=24,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
     phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
     status = forms.ChoiceField(label=_("Status"), choices=PersonStatus.choices)
     status_since = forms.DateField(label=_("Status since"), required=False, widget=DATE)
-    status_until = forms.DateField(label=_("Status until"), required=False, widget=DATE,
-                                   help_text=_("For example the release date of an imprisoned parent."))
-    evidence_note = forms.CharField(label=_("Evidence"), max_length=300, required=False,
-                                    help_text=_("Which document proves the status, e.g. death certificate no."))
+    status_until = forms.DateField(
+        label=_("Status until"),
+        required=False,
+        widget=DATE,
+        help_text=_("For example the release date of an imprisoned parent."),
+    )
+    evidence_note = forms.CharField(
+        label=_("Evidence"),
+        max_length=300,
+        required=False,
+        help_text=_("Which document proves the status, e.g. death certificate no."),
+    )
 
 
 class CategoryOpenForm(forms.Form):
@@ -171,7 +227,9 @@ class CategoryCloseForm(forms.Form):
 class DocumentForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=DocumentKind.choices)
     title = forms.CharField(label=_("Title"), max_length=200, required=False)
-    file = forms.FileField(label=_("File"), widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/*"}))
+    file = forms.FileField(
+        label=_("File"), widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/*"})
+    )
 
 
 class DivisionImportForm(forms.Form):
@@ -194,4 +252,6 @@ class CaseloadForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["worker"].queryset = eligible_caseworkers(child)
-        self.fields["worker"].label_from_instance = lambda u: f"{u.get_full_name() or u.username}（{u.organisation or u.username}）"
+        self.fields["worker"].label_from_instance = lambda u: (
+            f"{u.get_full_name() or u.username}（{u.organisation or u.username}）"
+        )

@@ -18,7 +18,9 @@ class ApiClient:
     It asks for English (`language="en"`) so tests can compare messages; the API's default is Chinese,
     which test_i18n_api.py checks."""
 
-    def __init__(self, user: User | None = None, *, language: str | None = "en", **client_kwargs: Any) -> None:
+    def __init__(
+        self, user: User | None = None, *, language: str | None = "en", **client_kwargs: Any
+    ) -> None:
         self.token = token_issue(user=user) if user is not None else ""
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         if language:
@@ -29,10 +31,14 @@ class ApiClient:
         return self.client.get(_url(path), data or {}, **kw)
 
     def post(self, path: str, data: Any = None, **kw: Any) -> Any:
-        return self.client.post(_url(path), data if data is not None else {}, content_type="application/json", **kw)
+        return self.client.post(
+            _url(path), data if data is not None else {}, content_type="application/json", **kw
+        )
 
     def patch(self, path: str, data: Any = None, **kw: Any) -> Any:
-        return self.client.patch(_url(path), data if data is not None else {}, content_type="application/json", **kw)
+        return self.client.patch(
+            _url(path), data if data is not None else {}, content_type="application/json", **kw
+        )
 
 
 def _url(path: str) -> str:

@@ -18,18 +18,39 @@ def file_of_own(personas, children):
     own = children.own
     own.school, own.health, own.disability_kind, own.disability_level = "双港小学", "哮喘", "视力", "3"
     own.save()
-    father = FamilyMemberFactory(child=own, name="张建国", relationship="father", status="imprisoned",
-                                 status_since=dt.date(2022, 5, 1), status_until=dt.date(2027, 5, 1))
+    father = FamilyMemberFactory(
+        child=own,
+        name="张建国",
+        relationship="father",
+        status="imprisoned",
+        status_since=dt.date(2022, 5, 1),
+        status_until=dt.date(2027, 5, 1),
+    )
     father.set_id_number(idnumber.make("120112", dt.date(1985, 1, 1), 11))
     father.save()
-    FamilyMemberFactory(child=own, name="李秀英", relationship="p_grandmother", status="alive", is_guardian=True)
+    FamilyMemberFactory(
+        child=own, name="李秀英", relationship="p_grandmother", status="alive", is_guardian=True
+    )
     specialist = personas.district_specialist
     specialist.last_name, specialist.first_name = "陈", "静"
     specialist.save()
-    CategoryMembership.objects.create(child=own, category="poor_family", start_date=dt.date(2019, 1, 1), end_date=dt.date(2021, 1, 1),
-                                      reason="低保", end_reason="脱贫", approved_by=specialist, ended_by=specialist)
-    CategoryMembership.objects.create(child=own, category="de_facto_unsupported", start_date=dt.date(2022, 6, 1),
-                                      reason="父亲服刑", approved_by=specialist)
+    CategoryMembership.objects.create(
+        child=own,
+        category="poor_family",
+        start_date=dt.date(2019, 1, 1),
+        end_date=dt.date(2021, 1, 1),
+        reason="低保",
+        end_reason="脱贫",
+        approved_by=specialist,
+        ended_by=specialist,
+    )
+    CategoryMembership.objects.create(
+        child=own,
+        category="de_facto_unsupported",
+        start_date=dt.date(2022, 6, 1),
+        reason="父亲服刑",
+        approved_by=specialist,
+    )
     return own
 
 
@@ -41,7 +62,11 @@ def test_detail_carries_household_family_categories_school_health(api, personas,
     assert (body["disability_kind"], body["disability_level"]) == ("视力", "3")
     assert body["household"]["address"] == "幸福路1号"
     father = next(m for m in body["members"] if m["relationship"] == "father")
-    assert (father["status"], father["status_since"], father["status_until"]) == ("imprisoned", "2022-05-01", "2027-05-01")
+    assert (father["status"], father["status_since"], father["status_until"]) == (
+        "imprisoned",
+        "2022-05-01",
+        "2027-05-01",
+    )
     assert [c["category"] for c in body["categories"]] == ["de_facto_unsupported", "poor_family"]
     assert body["categories"][1]["approved_by"] == "陈静"
     assert body["categories"][1]["ended_by"] == "陈静"
@@ -69,7 +94,11 @@ def test_reading_a_file_writes_an_access_record(api, personas, children):
     api(personas.director_a).get(f"children/{children.own.pk}")
     row = AccessLog.objects.get()
     assert (row.actor, row.child_id, row.division_code, row.kind) == (
-        personas.director_a, children.own.pk, "120112001001", "api_view")
+        personas.director_a,
+        children.own.pk,
+        "120112001001",
+        "api_view",
+    )
 
 
 @pytest.mark.parametrize("who", ["director_a", "director_b", "other_district_specialist", "charity"])
@@ -110,7 +139,9 @@ def test_any_failure_of_the_access_record_fails_closed(api, personas, children, 
     assert "张伟" not in response.content.decode()
 
 
-def test_when_the_full_id_record_cannot_be_written_the_list_sends_nothing(api, personas, children, monkeypatch):
+def test_when_the_full_id_record_cannot_be_written_the_list_sends_nothing(
+    api, personas, children, monkeypatch
+):
     def broken(*args, **kwargs):
         raise DatabaseError("disk full")
 

@@ -38,9 +38,16 @@ def test_each_row_carries_what_a_list_screen_needs(api, personas, children):
     row = api(personas.director_a).get("children/").json()["results"][0]
     own = children.own
     assert row == {
-        "id": own.pk, "name": "张伟", "sex": "M", "birth_date": "2014-03-04", "age": own.age_on(timezone.localdate()),
-        "division_code": "120112001001", "division_name": "A村", "id_number": idnumber.mask(own.id_number),
-        "categories": [], "status": "active",
+        "id": own.pk,
+        "name": "张伟",
+        "sex": "M",
+        "birth_date": "2014-03-04",
+        "age": own.age_on(timezone.localdate()),
+        "division_code": "120112001001",
+        "division_name": "A村",
+        "id_number": idnumber.mask(own.id_number),
+        "categories": [],
+        "status": "active",
     }
 
 
@@ -78,10 +85,21 @@ def test_search_never_crosses_jurisdiction(api, personas, children):
 
 
 def test_filter_by_open_category(api, personas, children):
-    CategoryMembership.objects.create(child=children.own, category="left_behind", start_date=dt.date(2020, 1, 1),
-                                      reason="parents work away", approved_by=personas.district_specialist)
-    CategoryMembership.objects.create(child=children.sibling_village, category="left_behind", start_date=dt.date(2019, 1, 1),
-                                      end_date=dt.date(2020, 1, 1), reason="ended", approved_by=personas.district_specialist)
+    CategoryMembership.objects.create(
+        child=children.own,
+        category="left_behind",
+        start_date=dt.date(2020, 1, 1),
+        reason="parents work away",
+        approved_by=personas.district_specialist,
+    )
+    CategoryMembership.objects.create(
+        child=children.sibling_village,
+        category="left_behind",
+        start_date=dt.date(2019, 1, 1),
+        end_date=dt.date(2020, 1, 1),
+        reason="ended",
+        approved_by=personas.district_specialist,
+    )
     client = api(personas.district_specialist)
     assert names(client, category="left_behind") == ["张伟"]
     row = client.get("children/", {"category": "left_behind"}).json()["results"][0]
@@ -170,7 +188,11 @@ def test_director_sees_masked_id_numbers(api, personas, children):
 def test_district_specialist_sees_full_id_numbers_and_that_is_recorded(api, personas, children):
     rows = api(personas.district_specialist).get("children/").json()["results"]
     assert {r["name"]: r["id_number"] for r in rows}["张伟"] == children.own.id_number
-    logged = set(AccessLog.objects.filter(kind="full_id", actor=personas.district_specialist).values_list("child_id", flat=True))
+    logged = set(
+        AccessLog.objects.filter(kind="full_id", actor=personas.district_specialist).values_list(
+            "child_id", flat=True
+        )
+    )
     assert logged == {r["id"] for r in rows}
 
 
@@ -191,8 +213,13 @@ def test_the_number_of_queries_does_not_grow_with_the_page(api, personas, city, 
     few = _queries(client)
     for i in range(30):
         child = ChildFactory(name=f"孩子{i}", division=city.village_a if i % 2 else city.village_c)
-        CategoryMembership.objects.create(child=child, category="poor_family", start_date=dt.date(2021, 1, 1),
-                                          reason="低保", approved_by=personas.district_specialist)
+        CategoryMembership.objects.create(
+            child=child,
+            category="poor_family",
+            start_date=dt.date(2021, 1, 1),
+            reason="低保",
+            approved_by=personas.district_specialist,
+        )
     many = _queries(client, page_size=30)
     assert many == few
     # token lookup, count, page, open categories, the full-ID access record

@@ -17,19 +17,32 @@ GOOD_ID = idnumber.make("120112", BIRTH, 123)  # sequence 123 is odd: male
 
 
 def _new(city, **over):
-    data = {"division_code": city.village_a.code, "name": "赵小明", "id_number": GOOD_ID, "address": "幸福路2号",
-            "school": "双港小学", "grade": "三年级"}
+    data = {
+        "division_code": city.village_a.code,
+        "name": "赵小明",
+        "id_number": GOOD_ID,
+        "address": "幸福路2号",
+        "school": "双港小学",
+        "grade": "三年级",
+    }
     data.update(over)
     return data
 
 
 def _rows():
-    return (Child.objects.count(), Household.objects.count(), FamilyMember.objects.count(), ChangeLog.objects.count())
+    return (
+        Child.objects.count(),
+        Household.objects.count(),
+        FamilyMember.objects.count(),
+        ChangeLog.objects.count(),
+    )
 
 
 def test_director_registers_a_child_of_their_village(api, personas, city):
-    response = api(personas.director_a).post("children/", _new(city, guardian={
-        "name": "赵大山", "relationship": "p_grandfather", "phone": "13800000000"}))
+    response = api(personas.director_a).post(
+        "children/",
+        _new(city, guardian={"name": "赵大山", "relationship": "p_grandfather", "phone": "13800000000"}),
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["name"], body["sex"], body["birth_date"]) == ("赵小明", "M", "2016-07-08")
@@ -61,7 +74,10 @@ def test_child_without_id_number_needs_sex_and_birth_date(api, personas, city):
         ({"name": "名" * 61}, "name"),
         ({"sex": "X", "id_number": ""}, "sex"),
         ({"disability_level": "9"}, "disability_level"),
-        ({"guardian": {"name": "赵大山", "relationship": "father", "id_number": "123"}}, "guardian.id_number"),
+        (
+            {"guardian": {"name": "赵大山", "relationship": "father", "id_number": "123"}},
+            "guardian.id_number",
+        ),
         ({"guardian": {"name": "赵大山", "relationship": "neighbour"}}, "guardian.relationship"),
     ],
 )
@@ -74,8 +90,9 @@ def test_bad_create_is_422_naming_the_field_and_writes_nothing(api, personas, ci
 
 def test_duplicate_id_number_is_422_and_writes_nothing(api, personas, city, children):
     before = _rows()
-    response = api(personas.director_a).post("children/", _new(city, id_number=children.own.id_number,
-                                                                  birth_date=None, sex=None))
+    response = api(personas.director_a).post(
+        "children/", _new(city, id_number=children.own.id_number, birth_date=None, sex=None)
+    )
     errors = field_errors(response)
     assert "id_number" in errors
     assert "张伟" in errors["id_number"]  # same village: the director may be told which record
@@ -84,8 +101,9 @@ def test_duplicate_id_number_is_422_and_writes_nothing(api, personas, city, chil
 
 def test_duplicate_of_a_child_outside_jurisdiction_does_not_reveal_the_record(api, personas, city, children):
     number = children.other_district.id_number
-    response = api(personas.director_a).post("children/", {"division_code": city.village_a.code, "name": "某某",
-                                                            "id_number": number})
+    response = api(personas.director_a).post(
+        "children/", {"division_code": city.village_a.code, "name": "某某", "id_number": number}
+    )
     errors = field_errors(response)
     assert "刘洋" not in errors["id_number"]
     assert str(children.other_district.pk) not in errors["id_number"]
@@ -93,9 +111,19 @@ def test_duplicate_of_a_child_outside_jurisdiction_does_not_reveal_the_record(ap
 
 def test_guardian_failure_rolls_back_the_child(api, personas, city):
     before = _rows()
-    response = api(personas.director_a).post("children/", _new(city, guardian={
-        "name": "赵大山", "relationship": "father", "status": "imprisoned",
-        "status_since": "2024-01-01", "status_until": "2023-01-01"}))
+    response = api(personas.director_a).post(
+        "children/",
+        _new(
+            city,
+            guardian={
+                "name": "赵大山",
+                "relationship": "father",
+                "status": "imprisoned",
+                "status_since": "2024-01-01",
+                "status_until": "2023-01-01",
+            },
+        ),
+    )
     assert response.status_code == 422
     assert _rows() == before
 
@@ -108,7 +136,9 @@ def test_roles_that_may_not_register_get_403(api, personas, city, who):
 
 
 def test_patch_changes_only_the_fields_sent(api, personas, children):
-    response = api(personas.director_a).patch(f"children/{children.own.pk}", {"school": "双港中学", "grade": "初一"})
+    response = api(personas.director_a).patch(
+        f"children/{children.own.pk}", {"school": "双港中学", "grade": "初一"}
+    )
     assert response.status_code == 200, response.content
     children.own.refresh_from_db()
     assert (children.own.school, children.own.grade, children.own.name) == ("双港中学", "初一", "张伟")
@@ -117,13 +147,17 @@ def test_patch_changes_only_the_fields_sent(api, personas, children):
 
 
 def test_patch_moves_a_child_within_jurisdiction(api, personas, city, children):
-    response = api(personas.street_supervisor).patch(f"children/{children.own.pk}", {"division_code": city.village_b.code})
+    response = api(personas.street_supervisor).patch(
+        f"children/{children.own.pk}", {"division_code": city.village_b.code}
+    )
     assert response.status_code == 200
     assert response.json()["division_code"] == city.village_b.code
 
 
 def test_patch_cannot_move_a_child_out_of_jurisdiction(api, personas, city, children):
-    response = api(personas.director_a).patch(f"children/{children.own.pk}", {"division_code": city.village_b.code})
+    response = api(personas.director_a).patch(
+        f"children/{children.own.pk}", {"division_code": city.village_b.code}
+    )
     assert "division_code" in field_errors(response)
     children.own.refresh_from_db()
     assert children.own.division_code == city.village_a.code
@@ -131,8 +165,12 @@ def test_patch_cannot_move_a_child_out_of_jurisdiction(api, personas, city, chil
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"birth_date": "2014-03-05"}, "birth_date"), ({"id_number": "120112"}, "id_number"), ({"name": None}, "name"),
-     ({"sex": "F"}, "sex")],
+    [
+        ({"birth_date": "2014-03-05"}, "birth_date"),
+        ({"id_number": "120112"}, "id_number"),
+        ({"name": None}, "name"),
+        ({"sex": "F"}, "sex"),
+    ],
 )
 def test_bad_patch_is_422_naming_the_field_and_changes_nothing(api, personas, children, change, field):
     before = Child.objects.values().get(pk=children.own.pk)
@@ -151,7 +189,9 @@ def test_patch_of_an_out_of_scope_child_is_404_and_changes_nothing(api, personas
 
 
 def test_patch_by_a_role_that_may_only_read_is_403(api, personas, children):
-    assert api(personas.social_worker).patch(f"children/{children.own.pk}", {"school": "x"}).status_code == 403
+    assert (
+        api(personas.social_worker).patch(f"children/{children.own.pk}", {"school": "x"}).status_code == 403
+    )
     assert api(personas.auditor).patch(f"children/{children.own.pk}", {"school": "x"}).status_code == 403
 
 

@@ -16,12 +16,18 @@ def test_director_sees_own_village_and_its_ancestors_only(api, personas, city):
 
 
 def test_district_specialist_sees_the_whole_district(api, personas, city):
-    assert codes(api(personas.district_specialist), level="village") == ["120112001001", "120112001002", "120112002001"]
+    assert codes(api(personas.district_specialist), level="village") == [
+        "120112001001",
+        "120112001002",
+        "120112002001",
+    ]
 
 
 def test_children_of_a_parent(api, personas, city):
     assert codes(api(personas.city_admin), parent="120112") == ["120112001", "120112002"]
-    assert codes(api(personas.street_supervisor), parent="120112") == ["120112001"]  # the sibling street is outside
+    assert codes(api(personas.street_supervisor), parent="120112") == [
+        "120112001"
+    ]  # the sibling street is outside
 
 
 def test_search_by_name_or_code(api, personas, city):
@@ -32,8 +38,15 @@ def test_search_by_name_or_code(api, personas, city):
 
 def test_division_detail(api, personas, city):
     body = api(personas.street_supervisor).get("divisions/120112001").json()
-    assert body == {"code": "120112001", "name": "双港镇", "level": "street", "level_display": "Town / street",
-                    "parent_code": "120112", "full_name": "天津市/津南区/双港镇", "children_count": 2}
+    assert body == {
+        "code": "120112001",
+        "name": "双港镇",
+        "level": "street",
+        "level_display": "Town / street",
+        "parent_code": "120112",
+        "full_name": "天津市/津南区/双港镇",
+        "children_count": 2,
+    }
 
 
 def test_children_count_of_an_ancestor_counts_only_what_the_caller_sees(api, personas, city):

@@ -25,7 +25,9 @@ def test_messages_follow_accept_language(api, personas):
 
 
 def test_not_found_and_unauthenticated_are_translated(api, personas, children):
-    assert api(personas.director_b, language=None).get(f"children/{children.own.pk}").json()["detail"] == _zh("Not found.")
+    assert api(personas.director_b, language=None).get(f"children/{children.own.pk}").json()["detail"] == _zh(
+        "Not found."
+    )
     expected = _zh("Sign in first: send a Bearer token or a session cookie.")
     assert api(language="zh-CN").get("me").json()["detail"] == expected
 
@@ -33,6 +35,10 @@ def test_not_found_and_unauthenticated_are_translated(api, personas, children):
 def test_lockout_message_is_chinese_by_default(api, personas):
     for _ in range(settings.LOGIN_MAX_FAILURES):
         api(language=None).post("auth/token", {"username": "p-village-a", "password": "wrong"})
-    detail = api(language=None).post("auth/token", {"username": "p-village-a", "password": settings.DEMO_PASSWORD}).json()["detail"]
+    detail = (
+        api(language=None)
+        .post("auth/token", {"username": "p-village-a", "password": settings.DEMO_PASSWORD})
+        .json()["detail"]
+    )
     assert str(settings.LOGIN_LOCKOUT_MINUTES) in detail
     assert detail != detail.encode("ascii", "ignore").decode()  # not plain English

@@ -27,4 +27,6 @@ def test_the_api_negotiates_language_from_accept_language(api, personas):
     client = api(personas.director_a)
     assert client.get("me", HTTP_ACCEPT_LANGUAGE="en").headers["Content-Language"] == "en"
     assert client.get("me", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").headers["Content-Language"] == "zh-hans"
-    assert api(personas.director_a, language=None).get("me").headers["Content-Language"] == "zh-hans"  # Chinese first
+    assert (
+        api(personas.director_a, language=None).get("me").headers["Content-Language"] == "zh-hans"
+    )  # Chinese first

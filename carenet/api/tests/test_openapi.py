@@ -11,7 +11,9 @@ def test_openapi_document_is_served_and_declares_bearer_auth():
     schema = Client().get("/api/v1/openapi.json").json()
     assert schema["openapi"].startswith("3.")
     schemes = schema["components"]["securitySchemes"]
-    assert {"type": "http", "scheme": "bearer"}.items() <= next(s for s in schemes.values() if s["type"] == "http").items()
+    assert {"type": "http", "scheme": "bearer"}.items() <= next(
+        s for s in schemes.values() if s["type"] == "http"
+    ).items()
     assert any(s.get("in") == "cookie" for s in schemes.values())
     assert "/api/v1/children/{child_id}" in schema["paths"]
     token = schema["paths"]["/api/v1/auth/token"]["post"]

@@ -30,7 +30,9 @@ def test_session_reads_need_no_csrf_token(personas, children):
 
 def test_session_post_without_csrf_token_is_403_and_writes_nothing(personas, city):
     client = _browser(personas.director_a, with_csrf=False)
-    response = client.post("/api/v1/children/", _new_child(city.village_a.code), content_type="application/json")
+    response = client.post(
+        "/api/v1/children/", _new_child(city.village_a.code), content_type="application/json"
+    )
     assert response.status_code == 403
     assert "CSRF" in response.json()["detail"]
     assert not Child.objects.exists()
@@ -39,7 +41,10 @@ def test_session_post_without_csrf_token_is_403_and_writes_nothing(personas, cit
 def test_session_post_with_csrf_token_is_accepted(personas, city):
     client = _browser(personas.director_a, with_csrf=True)
     response = client.post(
-        "/api/v1/children/", _new_child(city.village_a.code), content_type="application/json", HTTP_X_CSRFTOKEN=CSRF_SECRET
+        "/api/v1/children/",
+        _new_child(city.village_a.code),
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN=CSRF_SECRET,
     )
     assert response.status_code == 201, response.content
     assert Child.objects.get().name == "赵小明"
@@ -48,7 +53,10 @@ def test_session_post_with_csrf_token_is_accepted(personas, city):
 def test_session_patch_with_a_wrong_csrf_token_is_403(personas, children):
     client = _browser(personas.director_a, with_csrf=True)
     response = client.patch(
-        f"/api/v1/children/{children.own.pk}", {"school": "x"}, content_type="application/json", HTTP_X_CSRFTOKEN="b" * 32
+        f"/api/v1/children/{children.own.pk}",
+        {"school": "x"},
+        content_type="application/json",
+        HTTP_X_CSRFTOKEN="b" * 32,
     )
     assert response.status_code == 403
     children.own.refresh_from_db()
@@ -69,5 +77,10 @@ def test_bearer_token_needs_no_csrf_token(api, personas, city):
 
 def test_session_logout_ends_the_session(personas):
     client = _browser(personas.director_a, with_csrf=True)
-    assert client.post("/api/v1/auth/logout", {}, content_type="application/json", HTTP_X_CSRFTOKEN=CSRF_SECRET).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/auth/logout", {}, content_type="application/json", HTTP_X_CSRFTOKEN=CSRF_SECRET
+        ).status_code
+        == 200
+    )
     assert client.get("/api/v1/me").status_code == 401

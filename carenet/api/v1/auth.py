@@ -39,7 +39,10 @@ class LogoutOut(Schema):
 
 
 @router.post(
-    "/token", auth=None, response={200: TokenOut, 401: Message, 429: Message}, url_name="auth_token",
+    "/token",
+    auth=None,
+    response={200: TokenOut, 401: Message, 429: Message},
+    url_name="auth_token",
     summary="Issue a device token",
 )
 def auth_token(request: HttpRequest, payload: TokenIn) -> Status[object]:

@@ -60,7 +60,9 @@ DIVISION_CODE_LENGTHS = {2, 4, 6, 9, 12}
 
 
 class ChildListParams(PageParams):
-    q: str = Field("", max_length=60, description="name (汉字), pinyin (zhangwei), initials (zw) or an ID number")
+    q: str = Field(
+        "", max_length=60, description="name (汉字), pinyin (zhangwei), initials (zw) or an ID number"
+    )
     category: CategoryCode = Field("", description="only children with this category open")
     division: str = Field("", max_length=12, description="division code prefix (district, street or village)")
     status: Literal["active", "archived", "all"] = "active"
@@ -107,15 +109,24 @@ def child_list(request: HttpRequest, params: Query[ChildListParams]) -> dict[str
     if not has_perm(user, Perm.CHILD_VIEW):
         raise PermissionDeniedError(_("Your role may not see children's records."))
     filters = selectors.ChildFilters(
-        q=params.q, category=params.category, division_code=params.division,
-        status="" if params.status == "all" else params.status, age_min=params.age_min, age_max=params.age_max,
+        q=params.q,
+        category=params.category,
+        division_code=params.division,
+        status="" if params.status == "all" else params.status,
+        age_min=params.age_min,
+        age_max=params.age_max,
     )
     qs = (
         selectors.child_list(actor=user, filters=filters)
         .only("id", "name", "sex", "birth_date", "division_code", "id_number_enc", "status", "division__name")
         .prefetch_related(  # the open categories of this page only: one query, not one per row
-            Prefetch("categories", queryset=CategoryMembership.objects.filter(end_date__isnull=True)
-                     .only("id", "child_id", "category").order_by("category"), to_attr="open_memberships")
+            Prefetch(
+                "categories",
+                queryset=CategoryMembership.objects.filter(end_date__isnull=True)
+                .only("id", "child_id", "category")
+                .order_by("category"),
+                to_attr="open_memberships",
+            )
         )
     )
     paged = paginate(qs, params, count_cap=CHILD_COUNT_CAP)
@@ -123,17 +134,28 @@ def child_list(request: HttpRequest, params: Query[ChildListParams]) -> dict[str
     today = timezone.localdate()
     results = [
         {
-            "id": c.pk, "name": c.name, "sex": c.sex, "birth_date": c.birth_date, "age": c.age_on(today),
-            "division_code": c.division_code, "division_name": c.division.name,
-            "id_number": _shown_id(c.id_number, full), "categories": [m.category for m in c.open_memberships],
+            "id": c.pk,
+            "name": c.name,
+            "sex": c.sex,
+            "birth_date": c.birth_date,
+            "age": c.age_on(today),
+            "division_code": c.division_code,
+            "division_name": c.division.name,
+            "id_number": _shown_id(c.id_number, full),
+            "categories": [m.category for m in c.open_memberships],
             "status": c.status,
         }
         for c in paged.rows
     ]
     if full:
-        _record(lambda: events.accesses_recorded(
-            actor=user, children=[(r["id"], r["division_code"]) for r in results if r["id_number"]],
-            kind=AccessLog.Kind.FULL_ID, detail="api list"))
+        _record(
+            lambda: events.accesses_recorded(
+                actor=user,
+                children=[(r["id"], r["division_code"]) for r in results if r["id_number"]],
+                kind=AccessLog.Kind.FULL_ID,
+                detail="api list",
+            )
+        )
     return paged.envelope(results)
 
 
@@ -214,7 +236,9 @@ class ChildDetail(Schema):
     has_photo: bool
     household: HouseholdOut | None
     members: list[MemberOut]
-    categories: list[CategoryOut] = Field(description="the full history, newest first; open ones have end_date null")
+    categories: list[CategoryOut] = Field(
+        description="the full history, newest first; open ones have end_date null"
+    )
     open_categories: list[str]
     documents: list[DocumentOut]
     created_at: dt.datetime
@@ -238,18 +262,33 @@ def _record(write: Any) -> None:
 
 def _member(m: FamilyMember, full: bool) -> dict[str, Any]:
     return {
-        "id": m.pk, "name": m.name, "relationship": m.relationship, "relationship_display": m.get_relationship_display(),
-        "is_guardian": m.is_guardian, "id_number": _shown_id(m.id_number, full), "phone": m.phone, "status": m.status,
-        "status_display": m.get_status_display(), "status_since": m.status_since, "status_until": m.status_until,
+        "id": m.pk,
+        "name": m.name,
+        "relationship": m.relationship,
+        "relationship_display": m.get_relationship_display(),
+        "is_guardian": m.is_guardian,
+        "id_number": _shown_id(m.id_number, full),
+        "phone": m.phone,
+        "status": m.status,
+        "status_display": m.get_status_display(),
+        "status_since": m.status_since,
+        "status_until": m.status_until,
         "evidence_note": m.evidence_note,
     }
 
 
 def _category(m: CategoryMembership) -> dict[str, Any]:
     return {
-        "id": m.pk, "category": m.category, "category_display": m.get_category_display(), "start_date": m.start_date,
-        "end_date": m.end_date, "is_open": m.is_open, "reason": m.reason, "end_reason": m.end_reason,
-        "approved_by": _person(m.approved_by), "ended_by": _person(m.ended_by) if m.ended_by_id else None,
+        "id": m.pk,
+        "category": m.category,
+        "category_display": m.get_category_display(),
+        "start_date": m.start_date,
+        "end_date": m.end_date,
+        "is_open": m.is_open,
+        "reason": m.reason,
+        "end_reason": m.end_reason,
+        "approved_by": _person(m.approved_by),
+        "ended_by": _person(m.ended_by) if m.ended_by_id else None,
     }
 
 
@@ -260,36 +299,76 @@ def _detail(user: User, child: Child, *, access_detail: str) -> dict[str, Any]:
     memberships = list(child.categories.select_related("approved_by", "ended_by"))
     h = child.household
     out = {
-        "id": child.pk, "name": child.name, "name_pinyin": child.name_pinyin, "sex": child.sex,
-        "sex_display": child.get_sex_display(), "birth_date": child.birth_date, "age": child.age_on(timezone.localdate()),
-        "ethnicity": child.ethnicity, "id_number": _shown_id(child.id_number, full), "id_number_full": full,
-        "division_code": child.division_code, "division_name": child.division.name,
-        "division_full_name": child.division.full_name, "address": child.address, "school": child.school,
-        "grade": child.grade, "health": child.health, "disability_kind": child.disability_kind,
-        "disability_level": child.disability_level, "disability_level_display": child.get_disability_level_display(),
-        "notes": child.notes, "status": child.status, "status_display": child.get_status_display(),
-        "archive_reason": child.archive_reason, "archive_note": child.archive_note, "has_photo": bool(child.photo),
-        "household": None if h is None else {
-            "id": h.pk, "address": h.address, "hukou_number": h.hukou_number, "phone": h.phone, "low_income": h.low_income,
+        "id": child.pk,
+        "name": child.name,
+        "name_pinyin": child.name_pinyin,
+        "sex": child.sex,
+        "sex_display": child.get_sex_display(),
+        "birth_date": child.birth_date,
+        "age": child.age_on(timezone.localdate()),
+        "ethnicity": child.ethnicity,
+        "id_number": _shown_id(child.id_number, full),
+        "id_number_full": full,
+        "division_code": child.division_code,
+        "division_name": child.division.name,
+        "division_full_name": child.division.full_name,
+        "address": child.address,
+        "school": child.school,
+        "grade": child.grade,
+        "health": child.health,
+        "disability_kind": child.disability_kind,
+        "disability_level": child.disability_level,
+        "disability_level_display": child.get_disability_level_display(),
+        "notes": child.notes,
+        "status": child.status,
+        "status_display": child.get_status_display(),
+        "archive_reason": child.archive_reason,
+        "archive_note": child.archive_note,
+        "has_photo": bool(child.photo),
+        "household": None
+        if h is None
+        else {
+            "id": h.pk,
+            "address": h.address,
+            "hukou_number": h.hukou_number,
+            "phone": h.phone,
+            "low_income": h.low_income,
         },
         "members": [_member(m, full) for m in members],
         "categories": [_category(m) for m in memberships],
         "open_categories": sorted(m.category for m in memberships if m.is_open),
         "documents": [
-            {"id": d.pk, "kind": d.kind, "title": d.title, "content_type": d.content_type, "size": d.size,
-             "uploaded_at": d.uploaded_at}
+            {
+                "id": d.pk,
+                "kind": d.kind,
+                "title": d.title,
+                "content_type": d.content_type,
+                "size": d.size,
+                "uploaded_at": d.uploaded_at,
+            }
             for d in child.documents.all()
         ],
-        "created_at": child.created_at, "updated_at": child.updated_at,
+        "created_at": child.created_at,
+        "updated_at": child.updated_at,
     }
     shows_full_id = full and (bool(out["id_number"]) or any(m["id_number"] for m in out["members"]))
 
     def write() -> None:
-        events.access_recorded(actor=user, child_id=child.pk, division_code=child.division_code,
-                               kind=AccessLog.Kind.API_VIEW, detail=access_detail)
+        events.access_recorded(
+            actor=user,
+            child_id=child.pk,
+            division_code=child.division_code,
+            kind=AccessLog.Kind.API_VIEW,
+            detail=access_detail,
+        )
         if shows_full_id:
-            events.access_recorded(actor=user, child_id=child.pk, division_code=child.division_code,
-                                   kind=AccessLog.Kind.FULL_ID, detail=access_detail)
+            events.access_recorded(
+                actor=user,
+                child_id=child.pk,
+                division_code=child.division_code,
+                kind=AccessLog.Kind.FULL_ID,
+                detail=access_detail,
+            )
 
     _record(write)
     return out
@@ -344,11 +423,15 @@ class _ChildFieldsIn(Schema):
     disability_kind: str | None = Field(None, max_length=_max(Child, "disability_kind"))
     disability_level: DisabilityCode | None = None
     notes: str | None = Field(None, max_length=5000)
-    id_number: str | None = Field(None, max_length=30, description="18 digits (or a legacy 15-digit number); \"\" removes it")
+    id_number: str | None = Field(
+        None, max_length=30, description='18 digits (or a legacy 15-digit number); "" removes it'
+    )
 
 
 class ChildCreateIn(_ChildFieldsIn):
-    division_code: str = Field(..., max_length=12, description="12-digit code of a village in your jurisdiction")
+    division_code: str = Field(
+        ..., max_length=12, description="12-digit code of a village in your jurisdiction"
+    )
     name: str = Field(..., min_length=1, max_length=_max(Child, "name"))
     household_address: str = Field("", max_length=300)
     household_phone: str = Field("", max_length=20)
@@ -356,7 +439,9 @@ class ChildCreateIn(_ChildFieldsIn):
 
 
 class ChildUpdateIn(_ChildFieldsIn):
-    division_code: str | None = Field(None, max_length=12, description="move the child to another village in your jurisdiction")
+    division_code: str | None = Field(
+        None, max_length=12, description="move the child to another village in your jurisdiction"
+    )
 
 
 def _division(code: str) -> Division:
@@ -382,9 +467,13 @@ def child_create(request: HttpRequest, payload: ChildCreateIn) -> Status[dict[st
     data = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
     with transaction.atomic():  # the record and the access record of the answer land together, or neither
         child = services.child_register(
-            actor=user, division=_division(payload.division_code), id_number=(payload.id_number or "").strip(),
-            household_address=payload.household_address, household_phone=payload.household_phone,
-            guardian=payload.guardian.dict() if payload.guardian else None, **_child_fields(data),
+            actor=user,
+            division=_division(payload.division_code),
+            id_number=(payload.id_number or "").strip(),
+            household_address=payload.household_address,
+            household_phone=payload.household_phone,
+            guardian=payload.guardian.dict() if payload.guardian else None,
+            **_child_fields(data),
         )
         child = selectors.child_get(actor=user, pk=child.pk)
         return Status(201, _detail(user, child, access_detail="api create"))
@@ -396,15 +485,19 @@ def child_update(request: HttpRequest, child_id: int, payload: ChildUpdateIn) ->
     child = selectors.child_get(actor=user, pk=child_id)  # 404 outside jurisdiction, before any 403
     data = payload.dict(exclude_unset=True)
     if "id_number" in data and data["id_number"] is None:
-        raise FieldError("id_number", _("This field may not be null; send an empty string to remove the number."))
+        raise FieldError(
+            "id_number", _("This field may not be null; send an empty string to remove the number.")
+        )
     code = data.get("division_code")
     if "division_code" in data and code is None:
         raise FieldError("division_code", _("This field may not be null."))
     with transaction.atomic():  # the change and the access record of the answer land together, or neither
         services.child_update(
-            actor=user, child=child, division=_division(code) if code else None,
-            id_number=data["id_number"].strip() if "id_number" in data else None, **_child_fields(data),
+            actor=user,
+            child=child,
+            division=_division(code) if code else None,
+            id_number=data["id_number"].strip() if "id_number" in data else None,
+            **_child_fields(data),
         )
         child = selectors.child_get(actor=user, pk=child_id)
         return _detail(user, child, access_detail="api update")
-

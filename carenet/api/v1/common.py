@@ -37,8 +37,13 @@ class Paged:
     rows: QuerySet[Any]
 
     def envelope(self, results: list[Any]) -> dict[str, Any]:
-        return {"count": self.count, "count_exact": self.count_exact, "page": self.page, "page_size": self.page_size,
-                "results": results}
+        return {
+            "count": self.count,
+            "count_exact": self.count_exact,
+            "page": self.page,
+            "page_size": self.page_size,
+            "results": results,
+        }
 
 
 def paginate(qs: QuerySet[Any], params: PageParams, *, count_cap: int | None = None) -> Paged:

@@ -56,8 +56,12 @@ def _scoped(user: User) -> QuerySet[Division]:
 
 def _out(d: Division) -> dict[str, Any]:
     return {
-        "code": d.code, "name": d.name, "level": d.level, "level_display": d.get_level_display(),
-        "parent_code": d.parent.code if d.parent_id else None, "full_name": d.full_name,
+        "code": d.code,
+        "name": d.name,
+        "level": d.level,
+        "level_display": d.get_level_display(),
+        "parent_code": d.parent.code if d.parent_id else None,
+        "full_name": d.full_name,
         "children_count": d.children_count,  # type: ignore[attr-defined]
     }
 

@@ -42,7 +42,9 @@ class FieldError(Exception):
         self.message = message
 
 
-def unprocessable(api: NinjaAPI, request: HttpRequest, loc: list[Any], message: str, kind: str) -> HttpResponse:
+def unprocessable(
+    api: NinjaAPI, request: HttpRequest, loc: list[Any], message: str, kind: str
+) -> HttpResponse:
     return api.create_response(request, {"detail": [{"loc": loc, "msg": message, "type": kind}]}, status=422)
 
 
@@ -91,12 +93,16 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-        response = api.create_response(request, {"detail": _("Sign in first: send a Bearer token or a session cookie.")}, status=401)
+        response = api.create_response(
+            request, {"detail": _("Sign in first: send a Bearer token or a session cookie.")}, status=401
+        )
         response["WWW-Authenticate"] = "Bearer"
         return response
 
     @api.exception_handler(AuditUnavailable)
     def audit_unavailable(request: HttpRequest, exc: AuditUnavailable) -> HttpResponse:
         return api.create_response(
-            request, {"detail": _("The access could not be recorded, so the record is not shown. Try again later.")}, status=503
+            request,
+            {"detail": _("The access could not be recorded, so the record is not shown. Try again later.")},
+            status=503,
         )

@@ -54,7 +54,9 @@ class SessionCsrfAuth(APIKeyCookie):
             raise HttpError(403, _("CSRF check failed: reload the page and try again."))
         return user
 
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:  # pragma: no cover - __call__ decides
+    def authenticate(
+        self, request: HttpRequest, key: str | None
+    ) -> Any:  # pragma: no cover - __call__ decides
         return None
 
 

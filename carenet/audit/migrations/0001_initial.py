@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,37 +14,99 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AccessLog',
+            name="AccessLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('child_id', models.BigIntegerField(db_index=True)),
-                ('division_code', models.CharField(blank=True, max_length=12)),
-                ('kind', models.CharField(choices=[('view', 'Viewed file'), ('api_view', 'Read through the API'), ('export', 'Exported'), ('photo', 'Opened photo'), ('document', 'Opened document'), ('full_id', 'Saw full ID number')], max_length=10)),
-                ('detail', models.CharField(blank=True, max_length=200)),
-                ('actor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("child_id", models.BigIntegerField(db_index=True)),
+                ("division_code", models.CharField(blank=True, max_length=12)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("view", "Viewed file"),
+                            ("api_view", "Read through the API"),
+                            ("export", "Exported"),
+                            ("photo", "Opened photo"),
+                            ("document", "Opened document"),
+                            ("full_id", "Saw full ID number"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("detail", models.CharField(blank=True, max_length=200)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['division_code', 'at'], name='accesslog_div', opclasses=['varchar_pattern_ops', 'timestamptz_ops'])],
+                "ordering": ["-at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["division_code", "at"],
+                        name="accesslog_div",
+                        opclasses=["varchar_pattern_ops", "timestamptz_ops"],
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ChangeLog',
+            name="ChangeLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('entity', models.CharField(max_length=30)),
-                ('entity_id', models.BigIntegerField()),
-                ('child_id', models.BigIntegerField(db_index=True, null=True)),
-                ('division_code', models.CharField(blank=True, max_length=12)),
-                ('action', models.CharField(choices=[('create', 'Created'), ('update', 'Changed'), ('archive', 'Archived'), ('restore', 'Restored'), ('delete', 'Removed')], max_length=10)),
-                ('changes', models.JSONField(default=dict)),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("entity", models.CharField(max_length=30)),
+                ("entity_id", models.BigIntegerField()),
+                ("child_id", models.BigIntegerField(db_index=True, null=True)),
+                ("division_code", models.CharField(blank=True, max_length=12)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("create", "Created"),
+                            ("update", "Changed"),
+                            ("archive", "Archived"),
+                            ("restore", "Restored"),
+                            ("delete", "Removed"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("changes", models.JSONField(default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-at', '-id'],
-                'indexes': [models.Index(fields=['division_code', 'at'], name='changelog_div', opclasses=['varchar_pattern_ops', 'timestamptz_ops'])],
+                "ordering": ["-at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["division_code", "at"],
+                        name="changelog_div",
+                        opclasses=["varchar_pattern_ops", "timestamptz_ops"],
+                    )
+                ],
             },
         ),
     ]

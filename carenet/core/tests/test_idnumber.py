@@ -14,7 +14,11 @@ def test_valid_number_gives_birth_date_sex_and_region():
 
 
 def test_full_width_digits_spaces_and_lower_case_x_are_normalised():
-    number = next(idnumber.make("120112", dt.date(2010, 1, 1), s) for s in range(1000) if idnumber.make("120112", dt.date(2010, 1, 1), s).endswith("X"))
+    number = next(
+        idnumber.make("120112", dt.date(2010, 1, 1), s)
+        for s in range(1000)
+        if idnumber.make("120112", dt.date(2010, 1, 1), s).endswith("X")
+    )
     messy = " " + number[:6] + " " + "".join(chr(ord(c) + 0xFEE0) for c in number[6:17]) + "x "
     assert idnumber.parse(messy).number == number
 

@@ -44,10 +44,19 @@ def test_id_number_finds_exactly_one_child(personas, children):
 
 
 def test_filter_by_category_and_age(personas, children, city):
-    CategoryMembership.objects.create(child=children.own, category="left_behind", start_date=dt.date(2020, 1, 1), reason="x",
-                                      approved_by=personas.district_specialist)
+    CategoryMembership.objects.create(
+        child=children.own,
+        category="left_behind",
+        start_date=dt.date(2020, 1, 1),
+        reason="x",
+        approved_by=personas.district_specialist,
+    )
     assert names(personas.district_specialist, category="left_behind") == ["张伟"]
-    ChildFactory(name="小宝", division=city.village_a, birth_date=dt.date.today().replace(year=dt.date.today().year - 2) - dt.timedelta(days=1))
+    ChildFactory(
+        name="小宝",
+        division=city.village_a,
+        birth_date=dt.date.today().replace(year=dt.date.today().year - 2) - dt.timedelta(days=1),
+    )
     assert names(personas.director_a, age_max=3) == ["小宝"]
     assert "小宝" not in names(personas.director_a, age_min=4)
 

@@ -33,7 +33,13 @@ def test_birth_date_and_sex_are_taken_from_the_id_when_left_empty(city, personas
 
 
 def test_15_digit_id_is_stored_as_18(city, personas):
-    child = register(personas.director_a, city.village_a, id_number="120112160520031", birth_date=dt.date(1916, 5, 20), sex="M")
+    child = register(
+        personas.director_a,
+        city.village_a,
+        id_number="120112160520031",
+        birth_date=dt.date(1916, 5, 20),
+        sex="M",
+    )
     assert len(child.id_number) == 18 and child.id_number.startswith("12011219160520031")
 
 
@@ -91,7 +97,11 @@ def test_read_only_roles_cannot_register(city, personas):
 
 def test_guardian_failure_rolls_back_the_child(city, personas):
     with pytest.raises(CarenetError) as err:
-        register(personas.director_a, city.village_a, guardian={"name": "赵大", "relationship": "father", "id_number": "123"})
+        register(
+            personas.director_a,
+            city.village_a,
+            guardian={"name": "赵大", "relationship": "father", "id_number": "123"},
+        )
     assert err.value.field == "guardian.id_number"
     assert not Child.objects.exists() and not FamilyMember.objects.exists()
 
@@ -118,8 +128,15 @@ def test_archive_and_restore_are_recorded_and_archived_records_are_read_only(cit
 
 
 def test_id_numbers_are_not_in_the_database_in_clear(city, personas):
-    register(personas.director_a, city.village_a, guardian={"name": "赵大", "relationship": "father",
-                                                          "id_number": idnumber.make("120112", dt.date(1985, 1, 2), 11)})
+    register(
+        personas.director_a,
+        city.village_a,
+        guardian={
+            "name": "赵大",
+            "relationship": "father",
+            "id_number": idnumber.make("120112", dt.date(1985, 1, 2), 11),
+        },
+    )
     tables = connection.introspection.table_names()
     with connection.cursor() as cur:
         for table in tables:
@@ -128,11 +145,20 @@ def test_id_numbers_are_not_in_the_database_in_clear(city, personas):
                 cur.execute(f'SELECT CAST("{col}" AS TEXT) FROM "{table}"')  # noqa: S608 - names from introspection
                 for (value,) in cur.fetchall():
                     assert value is None or ID_M not in value, f"{table}.{col} holds an ID number in clear"
-                    assert value is None or "120112198501020" not in value, f"{table}.{col} holds a member ID in clear"
+                    assert value is None or "120112198501020" not in value, (
+                        f"{table}.{col} holds a member ID in clear"
+                    )
 
 
 def test_member_status_dates_must_be_ordered(city, personas, children):
     with pytest.raises(CarenetError) as err:
-        services.member_add(actor=personas.director_a, child=children.own, name="张父", relationship="father",
-                            status="imprisoned", status_since=dt.date(2024, 1, 1), status_until=dt.date(2023, 1, 1))
+        services.member_add(
+            actor=personas.director_a,
+            child=children.own,
+            name="张父",
+            relationship="father",
+            status="imprisoned",
+            status_since=dt.date(2024, 1, 1),
+            status_until=dt.date(2023, 1, 1),
+        )
     assert err.value.field == "status_until"

@@ -33,7 +33,13 @@ def change_items(changes: dict[str, list[Any]]) -> list[tuple[str, Any, Any]]:
 def _field_labels() -> dict[str, dict[str, Any]]:
     from carenet.registry.models import CategoryMembership, Child, ChildDocument, FamilyMember, Household
 
-    models = {"child": Child, "household": Household, "member": FamilyMember, "category": CategoryMembership, "document": ChildDocument}
+    models = {
+        "child": Child,
+        "household": Household,
+        "member": FamilyMember,
+        "category": CategoryMembership,
+        "document": ChildDocument,
+    }
     labels: dict[str, dict[str, Any]] = {}
     for entity, model in models.items():
         labels[entity] = {f.name: f.verbose_name for f in model._meta.concrete_fields}

@@ -57,7 +57,10 @@ def test_district_specialist_sees_the_full_id(client, personas, children):
     login(client, personas.district_specialist)
     body = client.get(reverse("web:child_detail", args=[children.own.pk])).content.decode()
     assert children.own.id_number in body
-    assert set(AccessLog.objects.filter(child_id=children.own.pk).values_list("kind", flat=True)) == {"view", "full_id"}
+    assert set(AccessLog.objects.filter(child_id=children.own.pk).values_list("kind", flat=True)) == {
+        "view",
+        "full_id",
+    }
 
 
 def test_when_the_access_record_cannot_be_written_nothing_is_shown(client, personas, children, monkeypatch):
@@ -78,14 +81,26 @@ def test_create_form_shows_id_error_next_to_the_field_and_saves_nothing(client, 
     number = idnumber.make("120112", dt.date(2015, 2, 3), 11)
     bad = number[:-1] + ("0" if number[-1] != "0" else "1")
     before = Child.objects.count()
-    response = client.post(reverse("web:child_create"), {"name": "周小雨", "id_number": bad, "division": city.village_a.code})
+    response = client.post(
+        reverse("web:child_create"), {"name": "周小雨", "id_number": bad, "division": city.village_a.code}
+    )
     assert response.status_code == 200
     assert response.context["form"].errors["id_number"]
     assert Child.objects.count() == before
-    response = client.post(reverse("web:child_create"), {"name": "周小雨", "id_number": number, "division": city.village_a.code,
-                                                          "guardian_name": "周大", "guardian_relationship": "father"})
+    response = client.post(
+        reverse("web:child_create"),
+        {
+            "name": "周小雨",
+            "id_number": number,
+            "division": city.village_a.code,
+            "guardian_name": "周大",
+            "guardian_relationship": "father",
+        },
+    )
     child = Child.objects.get(name="周小雨")
-    assert response.status_code == 302 and response["Location"] == reverse("web:child_detail", args=[child.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "web:child_detail", args=[child.pk]
+    )
     assert child.members.get().is_guardian
 
 
@@ -93,8 +108,16 @@ def test_oversized_photo_is_refused_naming_the_field(client, personas, city, set
     settings.MAX_PHOTO_BYTES = 1000
     login(client, personas.director_a)
     photo = SimpleUploadedFile("p.png", png_bytes((300, 300)) + b"\0" * 2000, content_type="image/png")
-    response = client.post(reverse("web:child_create"), {"name": "周小雨", "sex": "F", "birth_date": "2015-02-03",
-                                                          "division": city.village_a.code, "photo": photo})
+    response = client.post(
+        reverse("web:child_create"),
+        {
+            "name": "周小雨",
+            "sex": "F",
+            "birth_date": "2015-02-03",
+            "division": city.village_a.code,
+            "photo": photo,
+        },
+    )
     assert "photo" in response.context["form"].errors
     assert not Child.objects.filter(name="周小雨").exists()
 
@@ -102,8 +125,16 @@ def test_oversized_photo_is_refused_naming_the_field(client, personas, city, set
 def test_photo_is_resized_and_served_only_through_the_scoped_view(client, personas, city):
     login(client, personas.director_a)
     photo = SimpleUploadedFile("p.png", png_bytes((1600, 1200)), content_type="image/png")
-    client.post(reverse("web:child_create"), {"name": "周小雨", "sex": "F", "birth_date": "2015-02-03",
-                                              "division": city.village_a.code, "photo": photo})
+    client.post(
+        reverse("web:child_create"),
+        {
+            "name": "周小雨",
+            "sex": "F",
+            "birth_date": "2015-02-03",
+            "division": city.village_a.code,
+            "photo": photo,
+        },
+    )
     child = Child.objects.get(name="周小雨")
     response = client.get(reverse("web:child_photo", args=[child.pk]))
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
@@ -116,10 +147,15 @@ def test_photo_is_resized_and_served_only_through_the_scoped_view(client, person
 def test_a_document_that_is_not_pdf_or_image_is_refused(client, personas, children):
     login(client, personas.director_a)
     fake = SimpleUploadedFile("x.pdf", b"MZ\x90\x00 not a pdf", content_type="application/pdf")
-    client.post(reverse("web:document_upload", args=[children.own.pk]), {"kind": "other", "title": "t", "file": fake})
+    client.post(
+        reverse("web:document_upload", args=[children.own.pk]), {"kind": "other", "title": "t", "file": fake}
+    )
     assert not ChildDocument.objects.exists()
     real = SimpleUploadedFile("x.pdf", b"%PDF-1.4\n%%EOF", content_type="application/pdf")
-    client.post(reverse("web:document_upload", args=[children.own.pk]), {"kind": "hukou", "title": "户口页", "file": real})
+    client.post(
+        reverse("web:document_upload", args=[children.own.pk]),
+        {"kind": "hukou", "title": "户口页", "file": real},
+    )
     doc = ChildDocument.objects.get()
     response = client.get(reverse("web:document_download", args=[doc.pk]))
     assert response.status_code == 200
@@ -140,8 +176,10 @@ def test_export_writes_one_access_record_per_child_and_masks_ids_for_street(clie
 
 def test_category_added_through_the_page_appears_in_history(client, personas, children):
     login(client, personas.district_specialist)
-    client.post(reverse("web:category_open", args=[children.own.pk]),
-                {"category": "orphan_scattered", "start_date": "2024-01-01", "reason": "父母双亡，死亡证明"})
+    client.post(
+        reverse("web:category_open", args=[children.own.pk]),
+        {"category": "orphan_scattered", "start_date": "2024-01-01", "reason": "父母双亡，死亡证明"},
+    )
     body = client.get(reverse("web:child_detail", args=[children.own.pk])).content.decode()
     assert "父母双亡" in body
     assert ChangeLog.objects.filter(entity="category", child_id=children.own.pk).exists()
@@ -214,7 +252,10 @@ def test_district_assigns_a_social_worker_who_then_sees_the_child(client, person
 
     Caseload.objects.all().delete()
     login(client, personas.district_specialist)
-    client.post(reverse("web:caseload_assign", args=[children.sibling_village.pk]), {"worker": personas.social_worker.pk})
+    client.post(
+        reverse("web:caseload_assign", args=[children.sibling_village.pk]),
+        {"worker": personas.social_worker.pk},
+    )
     login(client, personas.social_worker)
     assert client.get(reverse("web:child_detail", args=[children.sibling_village.pk])).status_code == 200
     case = Caseload.objects.get()
@@ -226,4 +267,9 @@ def test_district_assigns_a_social_worker_who_then_sees_the_child(client, person
 
 def test_director_cannot_assign_social_workers(client, personas, children):
     login(client, personas.director_a)
-    assert client.post(reverse("web:caseload_assign", args=[children.own.pk]), {"worker": personas.social_worker.pk}).status_code == 403
+    assert (
+        client.post(
+            reverse("web:caseload_assign", args=[children.own.pk]), {"worker": personas.social_worker.pk}
+        ).status_code
+        == 403
+    )

@@ -14,9 +14,16 @@ from carenet.accounts.services import LockedOut, login_check
 
 
 class LoginForm(forms.Form):
-    username = forms.CharField(label=gettext_lazy("Username"), max_length=150,
-                               widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "autofocus": True}))
-    password = forms.CharField(label=gettext_lazy("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    username = forms.CharField(
+        label=gettext_lazy("Username"),
+        max_length=150,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "username", "autocapitalize": "none", "autofocus": True}
+        ),
+    )
+    password = forms.CharField(
+        label=gettext_lazy("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
 
 
 def login_view(request: HttpRequest) -> HttpResponse:
@@ -25,7 +32,11 @@ def login_view(request: HttpRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = login_check(request=request, username=form.cleaned_data["username"], password=form.cleaned_data["password"])
+            user = login_check(
+                request=request,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+            )
         except LockedOut as exc:
             form.add_error(None, exc.message)
         else:
@@ -34,11 +45,20 @@ def login_view(request: HttpRequest) -> HttpResponse:
             else:
                 login(request, user)  # rotates the session key
                 target = request.POST.get("next") or request.GET.get("next") or ""
-                if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+                if not url_has_allowed_host_and_scheme(
+                    target, {request.get_host()}, require_https=request.is_secure()
+                ):
                     target = ""
                 return redirect(target or "web:home")
-    return render(request, "web/login.html", {"form": form, "next": request.GET.get("next", ""),
-                                              "demo_password": settings.DEMO_PASSWORD if settings.DEMO else ""})
+    return render(
+        request,
+        "web/login.html",
+        {
+            "form": form,
+            "next": request.GET.get("next", ""),
+            "demo_password": settings.DEMO_PASSWORD if settings.DEMO else "",
+        },
+    )
 
 
 @require_POST

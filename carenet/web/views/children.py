@@ -32,8 +32,12 @@ from carenet.web.views.common import paginate, require
 def _filters(form: SearchForm) -> selectors.ChildFilters:
     data = form.cleaned_data
     return selectors.ChildFilters(
-        q=data.get("q") or "", category=data.get("category") or "", division_code=data.get("division") or "",
-        status=data.get("status") or "", age_min=data.get("age_min"), age_max=data.get("age_max"),
+        q=data.get("q") or "",
+        category=data.get("category") or "",
+        division_code=data.get("division") or "",
+        status=data.get("status") or "",
+        age_min=data.get("age_min"),
+        age_max=data.get("age_max"),
     )
 
 
@@ -52,7 +56,11 @@ def child_list(request: HttpRequest) -> HttpResponse:
 def _open_categories():  # type: ignore[no-untyped-def]
     from django.db.models import Prefetch
 
-    return Prefetch("categories", queryset=CategoryMembership.objects.filter(end_date__isnull=True), to_attr="open_categories")
+    return Prefetch(
+        "categories",
+        queryset=CategoryMembership.objects.filter(end_date__isnull=True),
+        to_attr="open_categories",
+    )
 
 
 @require(Perm.CHILD_EXPORT)
@@ -76,8 +84,12 @@ def child_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             child = services.child_register(
-                actor=request.user, division=form.cleaned_data["division"], id_number=form.cleaned_data["id_number"],
-                photo=form.cleaned_data.get("photo") or None, guardian=form.guardian(), **form.child_fields(),
+                actor=request.user,
+                division=form.cleaned_data["division"],
+                id_number=form.cleaned_data["id_number"],
+                photo=form.cleaned_data.get("photo") or None,
+                guardian=form.guardian(),
+                **form.child_fields(),
             )
         except CarenetError as exc:
             apply_error(form, exc)
@@ -92,9 +104,16 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
     child = selectors.child_get(actor=request.user, pk=pk)
     full_id = has_perm(request.user, Perm.CHILD_VIEW_FULL_ID)
     # The access record is written before anything is rendered: if it cannot be written, nothing is shown.
-    events.access_recorded(actor=request.user, child_id=child.pk, division_code=child.division_code, kind=AccessLog.Kind.VIEW)
+    events.access_recorded(
+        actor=request.user, child_id=child.pk, division_code=child.division_code, kind=AccessLog.Kind.VIEW
+    )
     if full_id and child.id_number_enc:
-        events.access_recorded(actor=request.user, child_id=child.pk, division_code=child.division_code, kind=AccessLog.Kind.FULL_ID)
+        events.access_recorded(
+            actor=request.user,
+            child_id=child.pk,
+            division_code=child.division_code,
+            kind=AccessLog.Kind.FULL_ID,
+        )
     context = {
         "child": child,
         "id_shown": child.id_number if full_id else child.id_number_masked,
@@ -109,7 +128,9 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "category_form": CategoryOpenForm(),
         "archive_form": ArchiveForm(),
         "document_form": DocumentForm(),
-        "caseworkers": child.caseworkers.filter(ended_at__isnull=True).select_related("user", "user__organisation"),
+        "caseworkers": child.caseworkers.filter(ended_at__isnull=True).select_related(
+            "user", "user__organisation"
+        ),
         "can_manage_caseload": has_perm(request.user, Perm.CASELOAD_MANAGE),
         "caseload_form": CaseloadForm(child=child) if has_perm(request.user, Perm.CASELOAD_MANAGE) else None,
     }
@@ -119,22 +140,48 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require(Perm.CHILD_EDIT)
 def child_edit(request: HttpRequest, pk: int) -> HttpResponse:
     child = selectors.child_get(actor=request.user, pk=pk)
-    initial = {f: getattr(child, f) for f in ("name", "sex", "birth_date", "ethnicity", "address", "school", "grade",
-                                               "health", "disability_kind", "disability_level", "notes")}
+    initial = {
+        f: getattr(child, f)
+        for f in (
+            "name",
+            "sex",
+            "birth_date",
+            "ethnicity",
+            "address",
+            "school",
+            "grade",
+            "health",
+            "disability_kind",
+            "disability_level",
+            "notes",
+        )
+    }
     initial["division"] = child.division.code
     form = ChildForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
-    form.fields["id_number"].help_text = _("Leave empty to keep the recorded number (%(masked)s).") % {"masked": child.id_number_masked or "—"}
+    form.fields["id_number"].help_text = _("Leave empty to keep the recorded number (%(masked)s).") % {
+        "masked": child.id_number_masked or "—"
+    }
     if request.method == "POST" and form.is_valid():
         id_number = form.cleaned_data["id_number"] or None
         try:
-            services.child_update(actor=request.user, child=child, division=form.cleaned_data["division"], id_number=id_number,
-                                  photo=form.cleaned_data.get("photo") or None, **form.child_fields())
+            services.child_update(
+                actor=request.user,
+                child=child,
+                division=form.cleaned_data["division"],
+                id_number=id_number,
+                photo=form.cleaned_data.get("photo") or None,
+                **form.child_fields(),
+            )
         except CarenetError as exc:
             apply_error(form, exc)
         else:
             messages.success(request, _("Changes saved."))
             return redirect("web:child_detail", pk=child.pk)
-    return render(request, "web/children/form.html", {"form": form, "child": child, "title": _("Edit %(name)s") % {"name": child.name}})
+    return render(
+        request,
+        "web/children/form.html",
+        {"form": form, "child": child, "title": _("Edit %(name)s") % {"name": child.name}},
+    )
 
 
 @require(Perm.CHILD_ARCHIVE)
@@ -144,7 +191,12 @@ def child_archive(request: HttpRequest, pk: int) -> HttpResponse:
     form = ArchiveForm(request.POST)
     if form.is_valid():
         try:
-            services.child_archive(actor=request.user, child=child, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"])
+            services.child_archive(
+                actor=request.user,
+                child=child,
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+            )
             messages.success(request, _("The record is archived."))
         except CarenetError as exc:
             messages.error(request, exc.message)
@@ -172,15 +224,28 @@ def child_photo(request: HttpRequest, pk: int) -> HttpResponse:
         from django.http import Http404
 
         raise Http404
-    events.access_recorded(actor=request.user, child_id=child.pk, division_code=child.division_code, kind=AccessLog.Kind.PHOTO)
+    events.access_recorded(
+        actor=request.user, child_id=child.pk, division_code=child.division_code, kind=AccessLog.Kind.PHOTO
+    )
     return FileResponse(child.photo.open("rb"), content_type="image/jpeg")
 
 
 def _member_form_view(request: HttpRequest, child: Child, member: FamilyMember | None) -> HttpResponse:
     initial = {}
     if member is not None:
-        initial = {f: getattr(member, f) for f in ("name", "relationship", "is_guardian", "phone", "status",
-                                                    "status_since", "status_until", "evidence_note")}
+        initial = {
+            f: getattr(member, f)
+            for f in (
+                "name",
+                "relationship",
+                "is_guardian",
+                "phone",
+                "status",
+                "status_since",
+                "status_until",
+                "evidence_note",
+            )
+        }
     form = MemberForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -196,7 +261,11 @@ def _member_form_view(request: HttpRequest, child: Child, member: FamilyMember |
             messages.success(request, _("Family member saved."))
             return redirect("web:child_detail", pk=child.pk)
     title = _("Add a family member") if member is None else _("Edit %(name)s") % {"name": member.name}
-    return render(request, "web/children/member_form.html", {"form": form, "child": child, "member": member, "title": title})
+    return render(
+        request,
+        "web/children/member_form.html",
+        {"form": form, "child": child, "member": member, "title": title},
+    )
 
 
 @require(Perm.CHILD_EDIT)
@@ -232,14 +301,22 @@ def category_close(request: HttpRequest, pk: int) -> HttpResponse:
     form = CategoryCloseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.category_close(actor=request.user, membership=membership, end_date=form.cleaned_data["end_date"],
-                                    reason=form.cleaned_data["reason"])
+            services.category_close(
+                actor=request.user,
+                membership=membership,
+                end_date=form.cleaned_data["end_date"],
+                reason=form.cleaned_data["reason"],
+            )
         except CarenetError as exc:
             apply_error(form, exc)
         else:
             messages.success(request, _("Category ended."))
             return redirect("web:child_detail", pk=membership.child_id)
-    return render(request, "web/children/category_close.html", {"form": form, "membership": membership, "child": membership.child})
+    return render(
+        request,
+        "web/children/category_close.html",
+        {"form": form, "membership": membership, "child": membership.child},
+    )
 
 
 @require(Perm.DOCUMENT_UPLOAD)
@@ -249,8 +326,13 @@ def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
     form = DocumentForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            services.document_add(actor=request.user, child=child, kind=form.cleaned_data["kind"],
-                                  title=form.cleaned_data["title"], upload=form.cleaned_data["file"])
+            services.document_add(
+                actor=request.user,
+                child=child,
+                kind=form.cleaned_data["kind"],
+                title=form.cleaned_data["title"],
+                upload=form.cleaned_data["file"],
+            )
             messages.success(request, _("Document attached."))
         except CarenetError as exc:
             messages.error(request, exc.message)
@@ -262,11 +344,23 @@ def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @require(Perm.CHILD_VIEW)
 def document_download(request: HttpRequest, pk: int) -> HttpResponse:
     doc = get_scoped_or_404(request.user, ChildDocument.objects.select_related("child"), pk=pk)
-    events.access_recorded(actor=request.user, child_id=doc.child_id, division_code=doc.child.division_code,
-                           kind=AccessLog.Kind.DOCUMENT, detail=f"document {doc.pk}")
-    ext = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}.get(doc.content_type, "bin")
+    events.access_recorded(
+        actor=request.user,
+        child_id=doc.child_id,
+        division_code=doc.child.division_code,
+        kind=AccessLog.Kind.DOCUMENT,
+        detail=f"document {doc.pk}",
+    )
+    ext = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}.get(
+        doc.content_type, "bin"
+    )
     # The file name carries the record number only: no child's name in download folders or proxy logs.
-    return FileResponse(doc.file.open("rb"), content_type=doc.content_type, as_attachment=True, filename=f"document-{doc.pk}.{ext}")
+    return FileResponse(
+        doc.file.open("rb"),
+        content_type=doc.content_type,
+        as_attachment=True,
+        filename=f"document-{doc.pk}.{ext}",
+    )
 
 
 @require(Perm.CASELOAD_MANAGE)

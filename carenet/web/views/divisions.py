@@ -29,13 +29,34 @@ def division_detail(request: HttpRequest, code: str) -> HttpResponse:
     counts: dict[str, int] = {}
     if subs and division.code.startswith(request.user.division.code):
         width = len(subs[0].code)
-        children = scope(request.user, Child.objects.filter(status=ChildStatus.ACTIVE, division_code__startswith=division.code))
-        counts = dict(children.annotate(p=Substr("division_code", 1, width)).values_list("p").annotate(n=Count("id")).order_by())
-    ancestors = list(scope(request.user, Division.objects.filter(code__in=[division.code[:n] for n in (2, 4, 6, 9) if n < len(division.code)])))
-    return render(request, "web/divisions/detail.html", {
-        "division": division, "rows": [(d, counts.get(d.code, 0)) for d in subs], "ancestors": ancestors,
-        "in_scope": division.code.startswith(request.user.division.code),
-    })
+        children = scope(
+            request.user,
+            Child.objects.filter(status=ChildStatus.ACTIVE, division_code__startswith=division.code),
+        )
+        counts = dict(
+            children.annotate(p=Substr("division_code", 1, width))
+            .values_list("p")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+    ancestors = list(
+        scope(
+            request.user,
+            Division.objects.filter(
+                code__in=[division.code[:n] for n in (2, 4, 6, 9) if n < len(division.code)]
+            ),
+        )
+    )
+    return render(
+        request,
+        "web/divisions/detail.html",
+        {
+            "division": division,
+            "rows": [(d, counts.get(d.code, 0)) for d in subs],
+            "ancestors": ancestors,
+            "in_scope": division.code.startswith(request.user.division.code),
+        },
+    )
 
 
 @require(Perm.DIVISION_IMPORT)
@@ -53,8 +74,11 @@ def division_import(request: HttpRequest) -> HttpResponse:
         except UnicodeDecodeError:
             form.add_error("file", _("The file is neither UTF-8 nor GBK text; save it as CSV (UTF-8)."))
         else:
-            messages.success(request, _("Divisions imported: %(c)d new, %(u)d changed, %(n)d unchanged.")
-                             % {"c": result.created, "u": result.updated, "n": result.unchanged})
+            messages.success(
+                request,
+                _("Divisions imported: %(c)d new, %(u)d changed, %(n)d unchanged.")
+                % {"c": result.created, "u": result.updated, "n": result.unchanged},
+            )
             return redirect("web:division_import")
     return render(request, "web/divisions/import.html", {"form": form, "row_errors": row_errors})
 
