@@ -152,7 +152,12 @@ class NewChildForm(ChildForm):
 
 
 class SearchForm(forms.Form):
-    q = forms.CharField(label=_("Name, pinyin or ID number"), required=False, max_length=40)
+    q = forms.CharField(
+        label=_("Name, pinyin or ID number"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Name, pinyin or ID number"), "autocomplete": "off"}),
+    )
     category = forms.ChoiceField(
         label=_("Category"), choices=[("", _("All categories")), *Category.choices], required=False
     )
