@@ -4,6 +4,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from carenet.core.pinyin import has_han
+
 
 class DivisionLevel(models.TextChoices):
     CITY = "city", _("City")
@@ -119,6 +121,13 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+
+    def get_full_name(self) -> str:
+        """Chinese order: family name first, no space (陆勇); Latin names keep "First Last"."""
+        first, last = self.first_name.strip(), self.last_name.strip()
+        if has_han(first + last):
+            return f"{last}{first}"
+        return f"{first} {last}".strip()
 
     @property
     def division_code(self) -> str:
