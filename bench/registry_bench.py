@@ -32,11 +32,15 @@ SLOW_MS = 150.0
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL))
     parser.add_argument("--children", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=None, help="demo seed (default: the demo's own)")
-    parser.add_argument("--workers", type=int, default=None, help="demo generator processes (default: automatic)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="demo generator processes (default: automatic)"
+    )
     parser.add_argument("--skip-build", action="store_true", help="reuse the database as it is")
     parser.add_argument("--rebuild", action="store_true", help="drop and recreate the database first")
     parser.add_argument("--requests", type=int, default=200, help="timed requests per case")
@@ -56,8 +60,13 @@ def ensure_database(url: str, *, drop: bool) -> None:
 
     cfg = dj_database_url.parse(url)
     name = cfg["NAME"]
-    conninfo = {"dbname": "postgres", "user": cfg.get("USER") or None, "password": cfg.get("PASSWORD") or None,
-                "host": cfg.get("HOST") or None, "port": cfg.get("PORT") or None}
+    conninfo = {
+        "dbname": "postgres",
+        "user": cfg.get("USER") or None,
+        "password": cfg.get("PASSWORD") or None,
+        "host": cfg.get("HOST") or None,
+        "port": cfg.get("PORT") or None,
+    }
     with psycopg.connect(**{k: v for k, v in conninfo.items() if v}, autocommit=True) as conn:
         if drop:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -84,9 +93,13 @@ def build(children: int, seed: int | None, workers: int | None) -> float:
     from carenet.demo.build import DEFAULT_SEED, demo_build, demo_exists
 
     if demo_exists():
-        raise SystemExit("The benchmark database already holds a city: use --skip-build to measure it or --rebuild.")
+        raise SystemExit(
+            "The benchmark database already holds a city: use --skip-build to measure it or --rebuild."
+        )
     log(f"building the demo city with {children:,} children …")
-    result = demo_build(children=children, seed=seed if seed is not None else DEFAULT_SEED, workers=workers, log=log)
+    result = demo_build(
+        children=children, seed=seed if seed is not None else DEFAULT_SEED, workers=workers, log=log
+    )
     log(f"built in {result.seconds:.1f} s")
     started = time.monotonic()
     with connection.cursor() as cursor:
@@ -123,14 +136,25 @@ def personas() -> dict[str, object]:
     from carenet.accounts.models import User
     from carenet.registry.models import Child
 
-    busiest = (Child.objects.filter(division_code__startswith="120112").values("division_code")
-               .annotate(n=Count("id")).order_by("-n", "division_code").first())
+    busiest = (
+        Child.objects.filter(division_code__startswith="120112")
+        .values("division_code")
+        .annotate(n=Count("id"))
+        .order_by("-n", "division_code")
+        .first()
+    )
     if busiest is None:
         raise SystemExit("no children in 津南区: is the demo built?")
     village = busiest["division_code"]
-    names = {"village director": f"village-{village}", "street supervisor": f"street-{village[:9]}",
-             "district specialist": "district-120112", "city admin": "city"}
-    return {who: User.objects.select_related("division").get(username=username) for who, username in names.items()}
+    names = {
+        "village director": f"village-{village}",
+        "street supervisor": f"street-{village[:9]}",
+        "district specialist": "district-120112",
+        "city admin": "city",
+    }
+    return {
+        who: User.objects.select_related("division").get(username=username) for who, username in names.items()
+    }
 
 
 def cases_for(who: str, user: object) -> list[Case]:
@@ -215,14 +239,29 @@ def machine() -> dict[str, str]:
         shared = cursor.fetchone()[0]
         cursor.execute("SELECT count(*) FROM registry_child")
         children = cursor.fetchone()[0]
-    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
+    mem_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "?",
+    )
     import django
 
     return {
-        "cpu": f"{os.cpu_count()} × {cpu}", "nproc": subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip(),
-        "ram": f"{mem_kb / 1024 / 1024:.1f} GiB", "postgresql": f"{pg} (shared_buffers {shared})",
-        "python": platform.python_version(), "django": django.get_version(), "children": f"{children:,}",
+        "cpu": f"{os.cpu_count()} × {cpu}",
+        "nproc": subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip(),
+        "ram": f"{mem_kb / 1024 / 1024:.1f} GiB",
+        "postgresql": f"{pg} (shared_buffers {shared})",
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "children": f"{children:,}",
     }
 
 
@@ -239,8 +278,12 @@ def report(results: list[Result], info: dict[str, str], build_seconds: float | N
     for r in results:
         api = f"{r.api_ms[0]:8.1f} {r.api_ms[1]:8.1f}" if r.api_ms else f"{'n/a':>8} {'n/a':>8}"
         slow = "  <-- p95 > 150 ms" if max(r.selector_ms[1], r.api_ms[1] if r.api_ms else 0) > SLOW_MS else ""
-        print(f"{r.case.who:<20} {r.case.label:<18} {r.matches:>9,}   {api}   {r.selector_ms[0]:8.1f} {r.selector_ms[1]:8.1f}{slow}")
-    print("\nmilliseconds; API = GET /api/v1/children/?q=…&page=1 via django.test.Client with a Bearer token;")
+        print(
+            f"{r.case.who:<20} {r.case.label:<18} {r.matches:>9,}   {api}   {r.selector_ms[0]:8.1f} {r.selector_ms[1]:8.1f}{slow}"
+        )
+    print(
+        "\nmilliseconds; API = GET /api/v1/children/?q=…&page=1 via django.test.Client with a Bearer token;"
+    )
     print("sel = registry.selectors.child_list(...).count() + first page of 20.")
     for r in results:
         if r.api_error:

@@ -32,8 +32,13 @@ class DemoResult:
     seconds: float
 
 
-def demo_build(*, children: int = DEFAULT_CHILDREN, seed: int = DEFAULT_SEED, workers: int | None = None,
-               log: Callable[[str], None] = lambda _msg: None) -> DemoResult:
+def demo_build(
+    *,
+    children: int = DEFAULT_CHILDREN,
+    seed: int = DEFAULT_SEED,
+    workers: int | None = None,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> DemoResult:
     """Build the demo city. Each phase draws from its own random stream, so the division tree and the
     accounts are the same whatever the number of children. `workers`: generator processes
     (None: automatic, one per CPU for big PostgreSQL builds); the result does not depend on it."""
@@ -47,20 +52,35 @@ def demo_build(*, children: int = DEFAULT_CHILDREN, seed: int = DEFAULT_SEED, wo
         users = staff.create_users(streets, division_ids, orgs, random.Random(f"{seed}:staff"))
         log(f"  organisations {len(orgs):,}, accounts {len(users):,} ({time.monotonic() - started:.1f} s)")
         contexts = _village_contexts(streets, division_ids, users)
-        stats = populate(contexts=contexts, total=children, seed=f"{seed}:people", today=timezone.localdate(), log=log,
-                         workers=workers)
+        stats = populate(
+            contexts=contexts,
+            total=children,
+            seed=f"{seed}:people",
+            today=timezone.localdate(),
+            log=log,
+            workers=workers,
+        )
         caseload = _assign_caseload(users)
     return DemoResult(
-        divisions=imported.created + imported.updated + imported.unchanged, organisations=len(orgs), users=len(users),
-        population=stats, caseload=caseload, seconds=time.monotonic() - started,
+        divisions=imported.created + imported.updated + imported.unchanged,
+        organisations=len(orgs),
+        users=len(users),
+        population=stats,
+        caseload=caseload,
+        seconds=time.monotonic() - started,
     )
 
 
-def _village_contexts(streets: list[places.Street], division_ids: dict[str, int], users: dict[str, int]) -> list[VillageContext]:
+def _village_contexts(
+    streets: list[places.Street], division_ids: dict[str, int], users: dict[str, int]
+) -> list[VillageContext]:
     return [
         VillageContext(
-            village=village, street=street, division_id=division_ids[village.code],
-            director_id=users[f"village-{village.code}"], specialist_id=users[f"district-{street.district.code}"],
+            village=village,
+            street=street,
+            division_id=division_ids[village.code],
+            director_id=users[f"village-{village.code}"],
+            specialist_id=users[f"district-{street.district.code}"],
         )
         for street in streets
         for village in street.villages
@@ -70,13 +90,24 @@ def _village_contexts(streets: list[places.Street], division_ids: dict[str, int]
 def _assign_caseload(users: dict[str, int]) -> int:
     """The social worker's caseload: children of 和平区 (where the organisation works) first, then others."""
     active = Child.objects.filter(status=ChildStatus.ACTIVE).order_by("id")
-    picked = list(active.filter(division_code__startswith=staff.SOCIAL_WORK_DISTRICT).values_list("id", "division_code")[:CASELOAD_SIZE])
+    picked = list(
+        active.filter(division_code__startswith=staff.SOCIAL_WORK_DISTRICT).values_list(
+            "id", "division_code"
+        )[:CASELOAD_SIZE]
+    )
     if len(picked) < CASELOAD_SIZE:
         seen = {pk for pk, _code in picked}
-        more = active.exclude(division_code__startswith=staff.SOCIAL_WORK_DISTRICT).values_list("id", "division_code")
-        picked += [row for row in more[: CASELOAD_SIZE * 2] if row[0] not in seen][: CASELOAD_SIZE - len(picked)]
+        more = active.exclude(division_code__startswith=staff.SOCIAL_WORK_DISTRICT).values_list(
+            "id", "division_code"
+        )
+        picked += [row for row in more[: CASELOAD_SIZE * 2] if row[0] not in seen][
+            : CASELOAD_SIZE - len(picked)
+        ]
     worker = users["socialworker"]
-    rows = [Caseload(user_id=worker, child_id=pk, assigned_by_id=users[f"district-{code[:6]}"]) for pk, code in picked]
+    rows = [
+        Caseload(user_id=worker, child_id=pk, assigned_by_id=users[f"district-{code[:6]}"])
+        for pk, code in picked
+    ]
     Caseload.objects.bulk_create(rows)
     return len(rows)
 
@@ -88,13 +119,30 @@ def demo_exists() -> bool:
 def demo_account_examples() -> list[User]:
     """Accounts to print after the build: the city, 津南区, its busiest village and that village's
     street (so the example director has children to look at), and the side roles."""
-    busiest = (Child.objects.filter(division_code__startswith="120112").values("division_code")
-               .annotate(n=Count("id")).order_by("-n", "division_code").first())
+    busiest = (
+        Child.objects.filter(division_code__startswith="120112")
+        .values("division_code")
+        .annotate(n=Count("id"))
+        .order_by("-n", "division_code")
+        .first()
+    )
     if busiest:
         village = busiest["division_code"]
     else:
-        first = Division.objects.filter(level=DivisionLevel.VILLAGE, code__startswith="120112").order_by("code").first()
+        first = (
+            Division.objects.filter(level=DivisionLevel.VILLAGE, code__startswith="120112")
+            .order_by("code")
+            .first()
+        )
         village = first.code if first else ""
-    wanted = ["city", "district-120112", f"street-{village[:9]}", f"village-{village}", "socialworker", "charity", "auditor"]
+    wanted = [
+        "city",
+        "district-120112",
+        f"street-{village[:9]}",
+        f"village-{village}",
+        "socialworker",
+        "charity",
+        "auditor",
+    ]
     found = {u.username: u for u in User.objects.filter(username__in=wanted).select_related("division")}
     return [found[name] for name in wanted if name in found]

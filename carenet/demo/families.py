@@ -37,10 +37,12 @@ class Rates:
     de_facto: float = 0.10
     left_behind_in_village: float = 0.7
     migrant_in_city: float = 0.15
-    poor_overlay: float = 0.04  # a left-behind or migrant family that also receives 低保 (orphans are paid as orphans)
+    poor_overlay: float = (
+        0.04  # a left-behind or migrant family that also receives 低保 (orphans are paid as orphans)
+    )
     disabled_overlay: float = 0.012  # a child with a disability in any kind of family
     second_child: float = 0.15  # ~15% of households have two children in the registry
-    twins: float = 0.12  # share of two-child households that are twins
+    twins: float = 0.06  # share of two-child households that are twins: ~1.5% of children, as in births
 
 
 @dataclass
@@ -100,8 +102,12 @@ _UNABLE = (
     (PersonStatus.DECEASED, 15, "死亡证明"),
 )
 _STATUS_ZH = {
-    PersonStatus.IMPRISONED: "服刑在押", PersonStatus.MISSING: "失联", PersonStatus.SEVERELY_DISABLED: "重度残疾",
-    PersonStatus.SERIOUSLY_ILL: "患重病", PersonStatus.REHAB: "强制隔离戒毒", PersonStatus.DECEASED: "死亡",
+    PersonStatus.IMPRISONED: "服刑在押",
+    PersonStatus.MISSING: "失联",
+    PersonStatus.SEVERELY_DISABLED: "重度残疾",
+    PersonStatus.SERIOUSLY_ILL: "患重病",
+    PersonStatus.REHAB: "强制隔离戒毒",
+    PersonStatus.DECEASED: "死亡",
 }
 _PRIMARY = {
     Situation.ORPHAN_INSTITUTIONAL: Category.ORPHAN_INSTITUTIONAL,
@@ -113,30 +119,66 @@ _PRIMARY = {
 # What a child was before the current category, and why that ended (history rows).
 _LEFT_HOME = (Category.LEFT_BEHIND, "父母均外出务工，由祖辈照料")
 _BEFORE = {
-    Category.ORPHAN_SCATTERED: (Category.DE_FACTO_UNSUPPORTED, "父亲患重病、母亲失联", "父母先后去世，转为孤儿认定"),
-    Category.ORPHAN_INSTITUTIONAL: (Category.DE_FACTO_UNSUPPORTED, "父亲患重病、母亲失联", "父母先后去世，转为孤儿集中供养"),
+    Category.ORPHAN_SCATTERED: (
+        Category.DE_FACTO_UNSUPPORTED,
+        "父亲患重病、母亲失联",
+        "父母先后去世，转为孤儿认定",
+    ),
+    Category.ORPHAN_INSTITUTIONAL: (
+        Category.DE_FACTO_UNSUPPORTED,
+        "父亲患重病、母亲失联",
+        "父母先后去世，转为孤儿集中供养",
+    ),
     Category.DE_FACTO_UNSUPPORTED: (*_LEFT_HOME, "父亲服刑，转为事实无人抚养儿童认定"),
-    Category.LEFT_BEHIND: (Category.POOR_FAMILY, "家庭享受城乡最低生活保障", "家庭收入超过低保标准，退出低保"),
+    Category.LEFT_BEHIND: (
+        Category.POOR_FAMILY,
+        "家庭享受城乡最低生活保障",
+        "家庭收入超过低保标准，退出低保",
+    ),
     Category.MIGRANT: (*_LEFT_HOME, "随父母来津生活，不再属于留守儿童"),
     Category.POOR_FAMILY: (*_LEFT_HOME, "父亲返乡就业，不再符合留守儿童条件"),
     Category.DISABLED: (Category.POOR_FAMILY, "家庭享受城乡最低生活保障", "家庭收入超过低保标准，退出低保"),
-    Category.GUARDIANSHIP_LACKING: (Category.POOR_FAMILY, "家庭享受城乡最低生活保障", "家庭收入超过低保标准，退出低保"),
+    Category.GUARDIANSHIP_LACKING: (
+        Category.POOR_FAMILY,
+        "家庭享受城乡最低生活保障",
+        "家庭收入超过低保标准，退出低保",
+    ),
 }
 _UNABLE_PICK = Weighted(_UNABLE, [w for _s, w, _e in _UNABLE])
 _WHY_AT_HOME = Weighted(("poor", "disabled", "guardianship"), (74, 23, 3))
 _DISABILITY_LEVEL = Weighted("1234", (20, 30, 30, 20))
 _GUARDIAN_RELATION = Weighted(
-    (Relationship.PATERNAL_GRANDMOTHER, Relationship.PATERNAL_GRANDFATHER, Relationship.MATERNAL_GRANDMOTHER,
-     Relationship.MATERNAL_GRANDFATHER, Relationship.UNCLE_AUNT, Relationship.OTHER_RELATIVE),
+    (
+        Relationship.PATERNAL_GRANDMOTHER,
+        Relationship.PATERNAL_GRANDFATHER,
+        Relationship.MATERNAL_GRANDMOTHER,
+        Relationship.MATERNAL_GRANDFATHER,
+        Relationship.UNCLE_AUNT,
+        Relationship.OTHER_RELATIVE,
+    ),
     (40, 25, 15, 5, 10, 5),
 )
 _ARCHIVE = Weighted(
-    (("moved_away", "随家庭迁出本市"), ("resolved", "家庭情况好转，经评估退出"), ("duplicate", "与另一条记录重复"),
-     ("deceased", "因病去世"), ("other", "其他原因")),
+    (
+        ("moved_away", "随家庭迁出本市"),
+        ("resolved", "家庭情况好转，经评估退出"),
+        ("duplicate", "与另一条记录重复"),
+        ("deceased", "因病去世"),
+        ("other", "其他原因"),
+    ),
     (40, 35, 10, 5, 10),
 )
 MIGRANT_PROVINCES = ("河北省", "山东省", "河南省", "安徽省", "山西省", "内蒙古自治区")
-_WORK_PLACES = ("北京市", "江苏省苏州市", "广东省深圳市", "上海市", "河北省廊坊市", "山东省青岛市", "浙江省宁波市", "天津市滨海新区")
+_WORK_PLACES = (
+    "北京市",
+    "江苏省苏州市",
+    "广东省深圳市",
+    "上海市",
+    "河北省廊坊市",
+    "山东省青岛市",
+    "浙江省宁波市",
+    "天津市滨海新区",
+)
 _ILLNESSES = ("尿毒症", "恶性肿瘤", "白血病", "重度脑梗", "严重精神障碍")
 
 
@@ -187,7 +229,9 @@ class HouseholdMaker:
 
     # -- the household --------------------------------------------------------------------------
 
-    def make(self, *, rural: bool, city_community: bool, count: int, showcase: tuple[str, str] | None) -> HouseholdPlan:
+    def make(
+        self, *, rural: bool, city_community: bool, count: int, showcase: tuple[str, str] | None
+    ) -> HouseholdPlan:
         rng = self.rng
         situation = self.situation(rural=rural, city_community=city_community)
         # A family at home is on the roll for a reason: mostly 低保, else a disabled child or a guardianship problem.
@@ -201,21 +245,29 @@ class HouseholdMaker:
         members = self._members(family, situation, kids, event)
         if why == "guardianship":
             self._guardianship_problem(family, members)
-        elif why == "poor" and rng.random() < 0.3:  # 因病/因残致贫: a parent's illness or disability made the family poor
+        elif (
+            why == "poor" and rng.random() < 0.3
+        ):  # 因病/因残致贫: a parent's illness or disability made the family poor
             self._poverty_cause(members, event)
-        poor = why == "poor" or (situation in (Situation.LEFT_BEHIND, Situation.MIGRANT) and rng.random() < self.rates.poor_overlay)
+        poor = why == "poor" or (
+            situation in (Situation.LEFT_BEHIND, Situation.MIGRANT) and rng.random() < self.rates.poor_overlay
+        )
         plan = HouseholdPlan(situation=situation, ethnicity=ethnic, poor=poor, children=kids, members=members)
         if situation is Situation.MIGRANT:
             plan.origin = pick(rng, MIGRANT_PROVINCES)
         self._classify(plan, event, why)
         return plan
 
-    def _children(self, family: names.FamilyNames, count: int, showcase: tuple[str, str] | None) -> list[ChildPlan]:
+    def _children(
+        self, family: names.FamilyNames, count: int, showcase: tuple[str, str] | None
+    ) -> list[ChildPlan]:
         rng = self.rng
         first_birth = between(rng, self.oldest_birth, self.today)
         births = [first_birth]
         if count == 2:
-            births.append(first_birth if rng.random() < self.rates.twins else self._sibling_birth(first_birth))
+            births.append(
+                first_birth if rng.random() < self.rates.twins else self._sibling_birth(first_birth)
+            )
         kids = []
         for i, birth in enumerate(births):
             if i == 0 and showcase:
@@ -235,25 +287,51 @@ class HouseholdMaker:
         """A brother or sister 1-8 years apart, still under 18 and already born."""
         gap = dt.timedelta(days=integer(self.rng, 400, 3000))
         options = [d for d in (first + gap, first - gap) if self.oldest_birth <= d <= self.today]
-        return pick(self.rng, options) if options else first + dt.timedelta(days=1) if first < self.today else first
+        return (
+            pick(self.rng, options)
+            if options
+            else first + dt.timedelta(days=1)
+            if first < self.today
+            else first
+        )
 
     # -- family members -------------------------------------------------------------------------
 
-    def _members(self, family: names.FamilyNames, situation: Situation, kids: list[ChildPlan], event: dt.date) -> list[Member]:
+    def _members(
+        self, family: names.FamilyNames, situation: Situation, kids: list[ChildPlan], event: dt.date
+    ) -> list[Member]:
         rng = self.rng
         eldest = min(k.birth for k in kids)
-        father = Member(family.father(), Relationship.FATHER, False, eldest - dt.timedelta(days=integer(rng, 23 * 365, 38 * 365)), "M")
-        mother = Member(family.relative(rng, "F", elder=False, same_line=False), Relationship.MOTHER, False,
-                        eldest - dt.timedelta(days=integer(rng, 21 * 365, 36 * 365)), "F")
+        father = Member(
+            family.father(),
+            Relationship.FATHER,
+            False,
+            eldest - dt.timedelta(days=integer(rng, 23 * 365, 38 * 365)),
+            "M",
+        )
+        mother = Member(
+            family.relative(rng, "F", elder=False, same_line=False),
+            Relationship.MOTHER,
+            False,
+            eldest - dt.timedelta(days=integer(rng, 21 * 365, 36 * 365)),
+            "F",
+        )
         parents = [father, mother]
         self._parent_status(situation, parents, event, max(k.birth for k in kids))
         for parent in parents:
-            if parent.status in (PersonStatus.ALIVE, PersonStatus.MIGRANT_WORKER, PersonStatus.SERIOUSLY_ILL, PersonStatus.SEVERELY_DISABLED):
+            if parent.status in (
+                PersonStatus.ALIVE,
+                PersonStatus.MIGRANT_WORKER,
+                PersonStatus.SERIOUSLY_ILL,
+                PersonStatus.SEVERELY_DISABLED,
+            ):
                 parent.phone = phone(rng) if rng.random() < 0.9 else ""
         guardian = self._guardian(family, situation, father, parents)
         return parents + ([guardian] if guardian else [])
 
-    def _parent_status(self, situation: Situation, parents: list[Member], event: dt.date, youngest: dt.date) -> None:
+    def _parent_status(
+        self, situation: Situation, parents: list[Member], event: dt.date, youngest: dt.date
+    ) -> None:
         rng = self.rng
         if situation in (Situation.ORPHAN_SCATTERED, Situation.ORPHAN_INSTITUTIONAL):
             for parent in parents:  # after the youngest child's birth: `event` is never before it
@@ -263,12 +341,24 @@ class HouseholdMaker:
             if all(s[0] == PersonStatus.DECEASED for s in statuses):  # both dead would be an orphan
                 statuses[0] = _UNABLE[0]
             for parent, (status, _w, evidence) in zip(parents, statuses, strict=True):
-                self._set(parent, status, between(rng, max(youngest, event - dt.timedelta(days=300)), event), evidence)
+                self._set(
+                    parent,
+                    status,
+                    between(rng, max(youngest, event - dt.timedelta(days=300)), event),
+                    evidence,
+                )
         elif situation is Situation.LEFT_BEHIND:
             for parent in parents:
-                self._set(parent, PersonStatus.MIGRANT_WORKER, event, f"外出务工（{pick(rng, _WORK_PLACES)}）")
+                self._set(
+                    parent, PersonStatus.MIGRANT_WORKER, event, f"外出务工（{pick(rng, _WORK_PLACES)}）"
+                )
             if rng.random() < 0.2:  # one away, the other unable to look after the child
-                self._set(parents[integer(rng, 0, 1)], PersonStatus.SERIOUSLY_ILL, event, f"诊断证明（{pick(rng, _ILLNESSES)}）")
+                self._set(
+                    parents[integer(rng, 0, 1)],
+                    PersonStatus.SERIOUSLY_ILL,
+                    event,
+                    f"诊断证明（{pick(rng, _ILLNESSES)}）",
+                )
 
     def _unable(self) -> tuple[str, int, str]:
         return _UNABLE_PICK(self.rng)  # type: ignore[no-any-return]
@@ -278,11 +368,15 @@ class HouseholdMaker:
         person.status, person.since, person.evidence = status, since, evidence
         if status == PersonStatus.IMPRISONED:
             # Some releases fall in the next few months: the screening demo finds them.
-            person.until = self.today + dt.timedelta(days=integer(self.rng, 10, 120) if self.rng.random() < 0.5 else integer(self.rng, 200, 3000))
+            person.until = self.today + dt.timedelta(
+                days=integer(self.rng, 10, 120) if self.rng.random() < 0.5 else integer(self.rng, 200, 3000)
+            )
         elif status == PersonStatus.REHAB:
             person.until = since + dt.timedelta(days=730)
 
-    def _guardian(self, family: names.FamilyNames, situation: Situation, father: Member, parents: list[Member]) -> Member | None:
+    def _guardian(
+        self, family: names.FamilyNames, situation: Situation, father: Member, parents: list[Member]
+    ) -> Member | None:
         rng = self.rng
         if situation is Situation.ORPHAN_INSTITUTIONAL:
             return Member("天津市儿童福利院", Relationship.OTHER, True, None, "", evidence="集中供养")
@@ -297,7 +391,11 @@ class HouseholdMaker:
         relation = _GUARDIAN_RELATION(rng)
         assert father.birth is not None
         if relation == Relationship.UNCLE_AUNT:
-            sex, elder, birth = pick(rng, "MF"), False, father.birth + dt.timedelta(days=integer(rng, -3000, 3000))
+            sex, elder, birth = (
+                pick(rng, "MF"),
+                False,
+                father.birth + dt.timedelta(days=integer(rng, -3000, 3000)),
+            )
         else:
             sex = "M" if relation.endswith("grandfather") else "F"
             elder, birth = True, father.birth - dt.timedelta(days=integer(rng, 21 * 365, 32 * 365))
@@ -316,11 +414,19 @@ class HouseholdMaker:
                 kid.categories.append(Membership(primary, start, self._reason(primary, plan)))
             # The sibling of a disabled child is on the roll as a child of a family in difficulty.
             if plan.poor or (why == "disabled" and i > 0):
-                kid.categories.append(Membership(Category.POOR_FAMILY, start, self._reason(Category.POOR_FAMILY, plan)))
+                kid.categories.append(
+                    Membership(Category.POOR_FAMILY, start, self._reason(Category.POOR_FAMILY, plan))
+                )
             if (why == "disabled" and i == 0) or rng.random() < self.rates.disabled_overlay:
                 self._disability(kid, start)
             if why == "guardianship":
-                kid.categories.append(Membership(Category.GUARDIANSHIP_LACKING, start, "村（居）走访发现父母长期不履行监护职责，已临时委托亲属照护"))
+                kid.categories.append(
+                    Membership(
+                        Category.GUARDIANSHIP_LACKING,
+                        start,
+                        "村（居）走访发现父母长期不履行监护职责，已临时委托亲属照护",
+                    )
+                )
             self._history(kid)
             self._maybe_archive(kid)
 
@@ -328,12 +434,26 @@ class HouseholdMaker:
         """监护缺失: the mother left, the father does not look after the child; an aunt stands in."""
         father, mother = members[0], members[1]
         father.is_guardian = mother.is_guardian = False
-        self._set(mother, PersonStatus.UNKNOWN, self.today - dt.timedelta(days=integer(self.rng, 60, 900)), "离家出走，去向不明")
+        self._set(
+            mother,
+            PersonStatus.UNKNOWN,
+            self.today - dt.timedelta(days=integer(self.rng, 60, 900)),
+            "离家出走，去向不明",
+        )
         mother.phone = ""
         assert father.birth is not None
         aunt = family.relative(self.rng, "F", elder=False, same_line=True)
-        members.append(Member(aunt, Relationship.UNCLE_AUNT, True, father.birth + dt.timedelta(days=integer(self.rng, -2000, 2000)), "F",
-                              evidence="临时委托照护", phone=phone(self.rng)))
+        members.append(
+            Member(
+                aunt,
+                Relationship.UNCLE_AUNT,
+                True,
+                father.birth + dt.timedelta(days=integer(self.rng, -2000, 2000)),
+                "F",
+                evidence="临时委托照护",
+                phone=phone(self.rng),
+            )
+        )
 
     def _poverty_cause(self, members: list[Member], event: dt.date) -> None:
         parent = members[integer(self.rng, 0, 1)]
@@ -345,7 +465,11 @@ class HouseholdMaker:
     def _disability(self, kid: ChildPlan, start: dt.date) -> None:
         kid.disability_kind = pick(self.rng, DISABILITY_KINDS)
         kid.disability_level = _DISABILITY_LEVEL(self.rng)
-        kid.categories.append(Membership(Category.DISABLED, start, f"持残疾人证（{kid.disability_kind}{kid.disability_level}级）"))
+        kid.categories.append(
+            Membership(
+                Category.DISABLED, start, f"持残疾人证（{kid.disability_kind}{kid.disability_level}级）"
+            )
+        )
 
     def _reason(self, category: str, plan: HouseholdPlan) -> str:
         if category == Category.DE_FACTO_UNSUPPORTED:

@@ -47,7 +47,9 @@ def pick_region(candidates: tuple[str, ...], year: int) -> str:
 # GB 11643 check digit (ISO 7064 MOD 11-2): weight 2^(17-i) mod 11 per position, then this table.
 _WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
 _CHECK = "10X98765432"
-_SEQUENCES = tuple((f"{n:03d}", sum(int(c) * w for c, w in zip(f"{n:03d}", _WEIGHTS[14:], strict=True))) for n in range(1000))
+_SEQUENCES = tuple(
+    (f"{n:03d}", sum(int(c) * w for c, w in zip(f"{n:03d}", _WEIGHTS[14:], strict=True))) for n in range(1000)
+)
 
 
 @lru_cache(maxsize=4096)
@@ -77,7 +79,9 @@ class IdAllocator:
     are used by it alone; a code several districts use (a migrant family's home county) is shared
     by giving each district its own lane of sequence numbers, so no two districts can collide."""
 
-    def __init__(self, rng: random.Random, *, own: frozenset[str] = frozenset(), lane: int = 0, lanes: int = 1) -> None:
+    def __init__(
+        self, rng: random.Random, *, own: frozenset[str] = frozenset(), lane: int = 0, lanes: int = 1
+    ) -> None:
         self._rng = rng
         self._own = own
         self._lane_slots = tuple(range(lane, 500, lanes))

@@ -20,7 +20,9 @@ from django.utils import timezone
 class TableLoader:
     """Buffers rows for one table and writes them in batches within the caller's transaction."""
 
-    def __init__(self, model: type[models.Model], columns: Sequence[str], *, batch_size: int = 20_000) -> None:
+    def __init__(
+        self, model: type[models.Model], columns: Sequence[str], *, batch_size: int = 20_000
+    ) -> None:
         meta = model._meta
         supplied = [meta.get_field(name) for name in columns]
         names = {f.attname for f in supplied}
@@ -30,7 +32,12 @@ class TableLoader:
         self.fields = supplied + rest
         # The same value for every row (created_at/updated_at = now), prepared once as Django would.
         self._tail = tuple(
-            f.get_db_prep_save(now if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) else f.get_default(), connection)
+            f.get_db_prep_save(
+                now
+                if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+                else f.get_default(),
+                connection,
+            )
             for f in rest
         )
         self._batch_size = batch_size
@@ -104,7 +111,6 @@ def reset_sequences(*models_: type[models.Model]) -> None:
             cursor.execute(sql)
 
 
-
 # -- PostgreSQL: load first, index after --------------------------------------------------------------
 #
 # Maintaining a dozen indexes row by row and queueing a deferred foreign-key check per row (Django's
@@ -166,7 +172,9 @@ def indexes_after_load(*models_: type[models.Model]) -> Iterator[None]:
                 cursor.execute(definition)
             else:
                 cursor.execute(f"ALTER TABLE {qn(table)} ADD CONSTRAINT {qn(name)} {definition}")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # back to Django's default for the rest of the transaction
+        cursor.execute(
+            "SET CONSTRAINTS ALL DEFERRED"
+        )  # back to Django's default for the rest of the transaction
     after = _schema(tables)
     if after != before:
         raise RuntimeError(f"the schema differs after the bulk load: {sorted(set(before) ^ set(after))}")

@@ -21,7 +21,9 @@ _SURNAME_WEIGHTS = (
     "欧阳1 司马1 上官1 诸葛1 皇甫1"
 )
 SURNAMES: tuple[str, ...] = tuple(item.rstrip("0123456789") for item in _SURNAME_WEIGHTS.split())
-_SURNAME = Weighted(SURNAMES, [int(item[len(s):]) for item, s in zip(_SURNAME_WEIGHTS.split(), SURNAMES, strict=True)])
+_SURNAME = Weighted(
+    SURNAMES, [int(item[len(s) :]) for item, s in zip(_SURNAME_WEIGHTS.split(), SURNAMES, strict=True)]
+)
 
 # Given-name characters popular for children born 2008-2026, and for their parents' and grandparents'
 # generations (建国, 秀英 ...), by sex. Some characters are shared: 梓 and 子 are both "zi".
@@ -61,8 +63,32 @@ SHOWCASE: tuple[tuple[str, str], ...] = tuple(
 
 # Uyghur names are given name + father's given name, joined by the interpunct (阿依古丽·买买提).
 _UYGHUR = {
-    "M": ("买买提", "艾力", "吐尔逊", "阿不都", "艾克拜尔", "热合曼", "依明", "托合提", "肉孜", "艾合买提", "阿里木", "努尔兰"),
-    "F": ("阿依古丽", "古丽娜扎", "热依拉", "努尔古丽", "帕提古丽", "迪丽努尔", "阿依努尔", "米热古丽", "再努尔", "祖力皮亚"),
+    "M": (
+        "买买提",
+        "艾力",
+        "吐尔逊",
+        "阿不都",
+        "艾克拜尔",
+        "热合曼",
+        "依明",
+        "托合提",
+        "肉孜",
+        "艾合买提",
+        "阿里木",
+        "努尔兰",
+    ),
+    "F": (
+        "阿依古丽",
+        "古丽娜扎",
+        "热依拉",
+        "努尔古丽",
+        "帕提古丽",
+        "迪丽努尔",
+        "阿依努尔",
+        "米热古丽",
+        "再努尔",
+        "祖力皮亚",
+    ),
 }
 # Other ethnicities in Tianjin mostly bear Han-style names: 回族 is the largest minority, then 满族.
 ETHNICITIES = (("汉族", 965), ("回族", 20), ("满族", 10), ("蒙古族", 2), ("朝鲜族", 1), ("维吾尔族", 2))

@@ -28,24 +28,76 @@ from carenet.demo.rand import integer, pick
 from carenet.registry.models import ID_PURPOSE, CategoryMembership, Child, FamilyMember, Household
 
 CHILD_COLUMNS = (
-    "id", "name", "name_pinyin", "name_initials", "sex", "birth_date", "ethnicity", "id_number_enc", "id_number_hash",
-    "division_id", "division_code", "household_id", "address", "school", "grade", "health", "disability_kind",
-    "disability_level", "status", "archive_reason", "archive_note", "created_by_id",
+    "id",
+    "name",
+    "name_pinyin",
+    "name_initials",
+    "sex",
+    "birth_date",
+    "ethnicity",
+    "id_number_enc",
+    "id_number_hash",
+    "division_id",
+    "division_code",
+    "household_id",
+    "address",
+    "school",
+    "grade",
+    "health",
+    "disability_kind",
+    "disability_level",
+    "status",
+    "archive_reason",
+    "archive_note",
+    "created_by_id",
 )
 HOUSEHOLD_COLUMNS = ("id", "division_id", "division_code", "address", "hukou_number", "phone", "low_income")
 MEMBER_COLUMNS = (
-    "child_id", "name", "relationship", "is_guardian", "id_number_enc", "id_number_hash", "phone", "status",
-    "status_since", "status_until", "evidence_note",
+    "child_id",
+    "name",
+    "relationship",
+    "is_guardian",
+    "id_number_enc",
+    "id_number_hash",
+    "phone",
+    "status",
+    "status_since",
+    "status_until",
+    "evidence_note",
 )
-MEMBERSHIP_COLUMNS = ("child_id", "category", "start_date", "end_date", "reason", "end_reason", "approved_by_id", "ended_by_id")
+MEMBERSHIP_COLUMNS = (
+    "child_id",
+    "category",
+    "start_date",
+    "end_date",
+    "reason",
+    "end_reason",
+    "approved_by_id",
+    "ended_by_id",
+)
 
 # Below this many children the build stays in one process: starting workers would cost more than it saves.
 PARALLEL_FROM = 50_000
 
 _ROADS = "建设 解放 胜利 和平 幸福 团结 友谊 人民 民主 光明 朝阳 向阳 新华 东风 红旗 育才 文化 兴业 富民 长江 黄河 津塘 津港 振兴".split()
 _SCHOOL_STAGES = ((3, ""), (6, "幼儿园"), (12, "小学"), (15, "初级中学"), (18, "高级中学"))
-_GRADES = {3: "小班", 4: "中班", 5: "大班", 6: "一年级", 7: "二年级", 8: "三年级", 9: "四年级", 10: "五年级", 11: "六年级",
-           12: "初一", 13: "初二", 14: "初三", 15: "高一", 16: "高二", 17: "高三"}
+_GRADES = {
+    3: "小班",
+    4: "中班",
+    5: "大班",
+    6: "一年级",
+    7: "二年级",
+    8: "三年级",
+    9: "四年级",
+    10: "五年级",
+    11: "六年级",
+    12: "初一",
+    13: "初二",
+    14: "初三",
+    15: "高一",
+    16: "高二",
+    17: "高三",
+}
 
 
 @dataclass(frozen=True)
@@ -82,7 +134,9 @@ class DistrictUnit:
     villages: list[tuple[VillageContext, int]]  # each village with its number of children
     first_child_id: int
     first_household_id: int  # households never outnumber children: the range is as long as the children's
-    showcase: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # village position -> names to use
+    showcase: dict[int, list[tuple[str, str]]] = field(
+        default_factory=dict
+    )  # village position -> names to use
 
 
 @dataclass
@@ -100,7 +154,10 @@ def allocate(total: int, contexts: list[VillageContext], rng: random.Random) -> 
     """Children per village, drawn by weight: villages hold more children of concern than city
     communities, and every village differs a little. A small build fills an evenly spread subset of
     villages (every district gets some) with ~5 children each rather than scattering one per village."""
-    weights = [(2.0 if c.village.rural else 0.8 if c.street.is_town else 0.6) * rng.uniform(0.4, 1.6) for c in contexts]
+    weights = [
+        (2.0 if c.village.rural else 0.8 if c.street.is_town else 0.6) * rng.uniform(0.4, 1.6)
+        for c in contexts
+    ]
     populated = min(len(contexts), max(64, total // 5))
     if populated < len(contexts):
         step, offset = len(contexts) / populated, rng.random()
@@ -126,8 +183,15 @@ def tuned_rates(counts: list[int], contexts: list[VillageContext]) -> Rates:
     )
 
 
-def plan_units(contexts: list[VillageContext], counts: list[int], *, seed: str, today: dt.date,
-               first_child_id: int, first_household_id: int) -> list[DistrictUnit]:
+def plan_units(
+    contexts: list[VillageContext],
+    counts: list[int],
+    *,
+    seed: str,
+    today: dt.date,
+    first_child_id: int,
+    first_household_id: int,
+) -> list[DistrictUnit]:
     rates = tuned_rates(counts, contexts)
     index_of = {d.code: i for i, d in enumerate(DISTRICTS)}
     units: dict[str, DistrictUnit] = {}
@@ -169,7 +233,9 @@ class RowMaker:
         self.rng = rng
         self.today = unit.today
         district = DISTRICTS[unit.index]
-        self.ids = idgen.IdAllocator(rng, own=frozenset((district.code, *district.old_regions)), lane=unit.index, lanes=len(DISTRICTS))
+        self.ids = idgen.IdAllocator(
+            rng, own=frozenset((district.code, *district.old_regions)), lane=unit.index, lanes=len(DISTRICTS)
+        )
         self.rows = UnitRows()
         self._name_keys: dict[str, tuple[str, str]] = {}
         self._next_household = unit.first_household_id
@@ -206,8 +272,17 @@ class RowMaker:
         regions = self.regions(ctx, plan)
         address = self._address(ctx)
         code = ctx.village.code
-        self.rows.households.append((household_id, ctx.division_id, code, address, f"{code[2:9]}{household_id % 10**6:06d}",
-                                     self._household_phone(plan), plan.poor))
+        self.rows.households.append(
+            (
+                household_id,
+                ctx.division_id,
+                code,
+                address,
+                f"{code[2:9]}{household_id % 10**6:06d}",
+                self._household_phone(plan),
+                plan.poor,
+            )
+        )
         members = [self._member_values(m, regions) for m in plan.members]
         for kid in plan.children:
             child_id = self._next_child
@@ -216,26 +291,77 @@ class RowMaker:
             self.rows.members.extend((child_id, *values) for values in members)
             for m in kid.categories:
                 ended_by = ctx.specialist_id if m.end else None
-                self.rows.memberships.append((child_id, m.category, m.start, m.end, m.reason, m.end_reason, ctx.specialist_id, ended_by))
+                self.rows.memberships.append(
+                    (
+                        child_id,
+                        m.category,
+                        m.start,
+                        m.end,
+                        m.reason,
+                        m.end_reason,
+                        ctx.specialist_id,
+                        ended_by,
+                    )
+                )
 
-    def _child(self, child_id: int, household_id: int, ctx: VillageContext, plan: HouseholdPlan, kid: ChildPlan,
-               regions: tuple[str, ...], address: str) -> None:
+    def _child(
+        self,
+        child_id: int,
+        household_id: int,
+        ctx: VillageContext,
+        plan: HouseholdPlan,
+        kid: ChildPlan,
+        regions: tuple[str, ...],
+        address: str,
+    ) -> None:
         enc, digest = self._id(regions, kid.birth, kid.sex) if kid.has_id else ("", None)
         key, initials = self.name_keys(kid.name)
         school, grade = self._school(ctx, kid.birth)
         health = "良好" if not kid.disability_kind else f"{kid.disability_kind}，需定期康复"
-        self.rows.children.append((
-            child_id, kid.name, key, initials, kid.sex, kid.birth, plan.ethnicity, enc, digest,
-            ctx.division_id, ctx.village.code, household_id, address, school, grade, health, kid.disability_kind,
-            kid.disability_level, "archived" if kid.archived else "active", kid.archived, kid.archive_note, ctx.director_id,
-        ))
+        self.rows.children.append(
+            (
+                child_id,
+                kid.name,
+                key,
+                initials,
+                kid.sex,
+                kid.birth,
+                plan.ethnicity,
+                enc,
+                digest,
+                ctx.division_id,
+                ctx.village.code,
+                household_id,
+                address,
+                school,
+                grade,
+                health,
+                kid.disability_kind,
+                kid.disability_level,
+                "archived" if kid.archived else "active",
+                kid.archived,
+                kid.archive_note,
+                ctx.director_id,
+            )
+        )
 
     def _member_values(self, m: Member, regions: tuple[str, ...]) -> tuple[object, ...]:
         """One family member's columns, shared by the siblings of a household (the same father twice)."""
         enc, digest = "", None
         if m.birth is not None and self.rng.random() < 0.85:  # most adults' ID numbers are on file
             enc, digest = self._id(regions, m.birth, m.sex)
-        return (m.name, m.relationship, m.is_guardian, enc, digest, m.phone, m.status, m.since, m.until, m.evidence)
+        return (
+            m.name,
+            m.relationship,
+            m.is_guardian,
+            enc,
+            digest,
+            m.phone,
+            m.status,
+            m.since,
+            m.until,
+            m.evidence,
+        )
 
     def _address(self, ctx: VillageContext) -> str:
         rng = self.rng
@@ -274,7 +400,12 @@ def generate_unit(unit: DistrictUnit) -> UnitRows:
         while left > 0:
             size = 2 if left >= 2 and rng.random() < unit.rates.second_child else 1
             special = showcase.pop(0) if showcase else _random_homophone(rng)
-            rows.add(ctx, maker.make(rural=ctx.village.rural, city_community=ctx.city_community, count=size, showcase=special))
+            rows.add(
+                ctx,
+                maker.make(
+                    rural=ctx.village.rural, city_community=ctx.city_community, count=size, showcase=special
+                ),
+            )
             left -= size
     return rows.rows
 
@@ -306,24 +437,45 @@ def _unit_results(units: list[DistrictUnit], workers: int) -> Iterator[UnitRows]
     if workers < 2:
         yield from map(generate_unit, units)
         return
-    crypto.encrypt("warm-up", purpose=ID_PURPOSE)  # derive the keys once, before the fork, not in every worker
+    crypto.encrypt(
+        "warm-up", purpose=ID_PURPOSE
+    )  # derive the keys once, before the fork, not in every worker
     # Fork, not spawn: workers inherit the configured Django and the keys. They never touch the open
     # database connection and leave through os._exit, so the parent's transaction is not disturbed.
     with multiprocessing.get_context("fork").Pool(min(workers, len(units))) as pool:
         yield from pool.imap(generate_unit, units)
 
 
-def populate(*, contexts: list[VillageContext], total: int, seed: str, today: dt.date,
-             log: Callable[[str], None], workers: int | None = None) -> PopulationStats:
+def populate(
+    *,
+    contexts: list[VillageContext],
+    total: int,
+    seed: str,
+    today: dt.date,
+    log: Callable[[str], None],
+    workers: int | None = None,
+) -> PopulationStats:
     counts = allocate(total, contexts, random.Random(f"{seed}:allocation"))
-    units = plan_units(contexts, counts, seed=seed, today=today, first_child_id=next_pk(Child),
-                       first_household_id=next_pk(Household))
-    loaders = (TableLoader(Household, HOUSEHOLD_COLUMNS), TableLoader(Child, CHILD_COLUMNS),
-               TableLoader(FamilyMember, MEMBER_COLUMNS, batch_size=50_000), TableLoader(CategoryMembership, MEMBERSHIP_COLUMNS))
+    units = plan_units(
+        contexts,
+        counts,
+        seed=seed,
+        today=today,
+        first_child_id=next_pk(Child),
+        first_household_id=next_pk(Household),
+    )
+    loaders = (
+        TableLoader(Household, HOUSEHOLD_COLUMNS),
+        TableLoader(Child, CHILD_COLUMNS),
+        TableLoader(FamilyMember, MEMBER_COLUMNS, batch_size=50_000),
+        TableLoader(CategoryMembership, MEMBERSHIP_COLUMNS),
+    )
     started, done = time.monotonic(), 0
     with indexes_after_load(Household, Child, FamilyMember, CategoryMembership):
         for rows in _unit_results(units, worker_count(total, workers)):
-            for loader, batch in zip(loaders, (rows.households, rows.children, rows.members, rows.memberships), strict=True):
+            for loader, batch in zip(
+                loaders, (rows.households, rows.children, rows.members, rows.memberships), strict=True
+            ):
                 loader.extend(batch)
             done += len(rows.children)
             log(f"  children {done:,}/{total:,}  {time.monotonic() - started:.0f} s")

@@ -36,12 +36,19 @@ def _organisation_specs(streets: list[Street]) -> Iterable[tuple[str, str, str]]
         yield street.code, Kind.STREET_OFFICE, f"{street.name}{'人民政府' if street.is_town else '办事处'}"
         for village in street.villages:
             # Villages elect a 村民委员会, urban communities a 居民委员会.
-            yield village.code, Kind.VILLAGE_COMMITTEE, f"{village.name}{'村民委员会' if village.rural else '居民委员会'}"
+            yield (
+                village.code,
+                Kind.VILLAGE_COMMITTEE,
+                f"{village.name}{'村民委员会' if village.rural else '居民委员会'}",
+            )
 
 
 def create_organisations(streets: list[Street], division_ids: dict[str, int]) -> dict[tuple[str, str], int]:
     """Returns the organisation id per (division code, kind)."""
-    orgs = [Organisation(division_id=division_ids[code], kind=kind, name=name) for code, kind, name in _organisation_specs(streets)]
+    orgs = [
+        Organisation(division_id=division_ids[code], kind=kind, name=name)
+        for code, kind, name in _organisation_specs(streets)
+    ]
     Organisation.objects.bulk_create(orgs, batch_size=2000)
     code_of = {pk: code for code, pk in division_ids.items()}
     rows = Organisation.objects.values_list("division_id", "kind", "pk")
@@ -62,8 +69,9 @@ def _account_specs(streets: list[Street]) -> Iterable[tuple[str, str, str, str]]
             yield f"village-{village.code}", Role.VILLAGE_DIRECTOR, village.code, Kind.VILLAGE_COMMITTEE
 
 
-def create_users(streets: list[Street], division_ids: dict[str, int], orgs: dict[tuple[str, str], int],
-                 rng: random.Random) -> dict[str, int]:
+def create_users(
+    streets: list[Street], division_ids: dict[str, int], orgs: dict[tuple[str, str], int], rng: random.Random
+) -> dict[str, int]:
     """All demo accounts with the demo password. Returns the user id per username."""
     # One PBKDF2 hash shared by every account: hashing thousands of times would take minutes.
     password = make_password(settings.DEMO_PASSWORD)
@@ -71,10 +79,18 @@ def create_users(streets: list[Street], division_ids: dict[str, int], orgs: dict
     for username, role, code, kind in _account_specs(streets):
         org_code = SOCIAL_WORK_DISTRICT if kind == Kind.SOCIAL_WORK_ORG else code
         last, first = names.staff_name(rng)
-        users.append(User(
-            username=username, password=password, first_name=first, last_name=last, role=role,
-            division_id=division_ids[code], organisation_id=orgs[(org_code, kind)], phone=f"1{rng.choice('3579')}{rng.randrange(10**9):09d}",
-        ))
+        users.append(
+            User(
+                username=username,
+                password=password,
+                first_name=first,
+                last_name=last,
+                role=role,
+                division_id=division_ids[code],
+                organisation_id=orgs[(org_code, kind)],
+                phone=f"1{rng.choice('3579')}{rng.randrange(10**9):09d}",
+            )
+        )
     User.objects.bulk_create(users, batch_size=2000)
     wanted = {u.username for u in users}
     return {name: pk for name, pk in User.objects.values_list("username", "pk") if name in wanted}

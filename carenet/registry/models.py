@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Substr
 from django.utils.translation import gettext_lazy as _
 
 from carenet.accounts.models import Division
@@ -121,6 +122,11 @@ class Child(models.Model):
                 name="child_div_id",
                 opclasses=["varchar_pattern_ops", "int8_ops"],
             ),
+            # Newest-first within a district / street: equality on that part of the code lets PostgreSQL
+            # walk (part, id) backwards and stop after one page; a LIKE prefix cannot keep id order across
+            # villages and made it discard 600k rows for a district list at 1M children (2.5 s cold).
+            models.Index(Substr("division_code", 1, 6), "id", name="child_district_id"),
+            models.Index(Substr("division_code", 1, 9), "id", name="child_street_id"),
             models.Index(
                 fields=["name_pinyin", "id"],
                 name="child_pinyin",

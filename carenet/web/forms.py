@@ -156,7 +156,9 @@ class SearchForm(forms.Form):
         label=_("Name, pinyin or ID number"),
         required=False,
         max_length=40,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Name, pinyin or ID number"), "autocomplete": "off"}),
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("Name, pinyin or ID number"), "autocomplete": "off"}
+        ),
     )
     category = forms.ChoiceField(
         label=_("Category"), choices=[("", _("All categories")), *Category.choices], required=False

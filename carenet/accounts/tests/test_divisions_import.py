@@ -33,14 +33,21 @@ def load(text: str) -> DivisionImportResult:
 
 
 def snapshot() -> list[tuple[str, str, str, str, str | None]]:
-    return [(d.code, d.name, d.level, d.full_name, d.parent.code if d.parent else None) for d in Division.objects.select_related("parent")]
+    return [
+        (d.code, d.name, d.level, d.full_name, d.parent.code if d.parent else None)
+        for d in Division.objects.select_related("parent")
+    ]
 
 
 def test_a_tree_is_created_with_levels_parents_and_full_names() -> None:
     result = load(TREE)
     assert (result.created, result.updated, result.unchanged) == (7, 0, 0)
     village = Division.objects.get(code="120112100201")
-    assert (village.level, village.parent.code, village.full_name) == (DivisionLevel.VILLAGE, "120112100", "天津市/津南区/双港镇/东泥沽村")
+    assert (village.level, village.parent.code, village.full_name) == (
+        DivisionLevel.VILLAGE,
+        "120112100",
+        "天津市/津南区/双港镇/东泥沽村",
+    )
     assert Division.objects.get(code="120112").parent.code == "12"  # a municipality has no 4-digit level
 
 
@@ -62,8 +69,15 @@ def test_a_renamed_division_is_updated_and_its_descendants_full_names_follow() -
 
 
 def test_zero_padded_twelve_digit_codes_are_trimmed() -> None:
-    load("统计用区划代码,名称\n120000000000,天津市\n120112000000,津南区\n120112100000,双港镇\n120112100201,东泥沽村\n")
-    assert sorted(Division.objects.values_list("code", flat=True)) == ["12", "120112", "120112100", "120112100201"]
+    load(
+        "统计用区划代码,名称\n120000000000,天津市\n120112000000,津南区\n120112100000,双港镇\n120112100201,东泥沽村\n"
+    )
+    assert sorted(Division.objects.values_list("code", flat=True)) == [
+        "12",
+        "120112",
+        "120112100",
+        "120112100201",
+    ]
 
 
 def test_full_width_digits_from_a_spreadsheet_are_read_as_digits() -> None:

@@ -6,171 +6,458 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Child',
+            name="Child",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60, verbose_name='name')),
-                ('name_pinyin', models.CharField(editable=False, max_length=120)),
-                ('name_initials', models.CharField(editable=False, max_length=30)),
-                ('sex', models.CharField(choices=[('M', 'Male'), ('F', 'Female')], max_length=1, verbose_name='sex')),
-                ('birth_date', models.DateField(verbose_name='birth date')),
-                ('ethnicity', models.CharField(blank=True, default='汉族', max_length=20, verbose_name='ethnicity')),
-                ('id_number_enc', models.TextField(blank=True, editable=False)),
-                ('id_number_hash', models.CharField(blank=True, editable=False, max_length=64, null=True, unique=True)),
-                ('division_code', models.CharField(editable=False, max_length=12)),
-                ('address', models.CharField(blank=True, max_length=300, verbose_name='current address')),
-                ('school', models.CharField(blank=True, max_length=120, verbose_name='school')),
-                ('grade', models.CharField(blank=True, max_length=30, verbose_name='grade')),
-                ('health', models.CharField(blank=True, max_length=300, verbose_name='health')),
-                ('disability_kind', models.CharField(blank=True, max_length=60, verbose_name='disability type')),
-                ('disability_level', models.CharField(blank=True, choices=[('', 'None'), ('1', 'Level 1 (most severe)'), ('2', 'Level 2'), ('3', 'Level 3'), ('4', 'Level 4')], default='', max_length=1, verbose_name='disability level')),
-                ('photo', models.ImageField(blank=True, upload_to='photos/%Y/%m/', verbose_name='photo')),
-                ('notes', models.TextField(blank=True, verbose_name='notes')),
-                ('status', models.CharField(choices=[('active', 'Active'), ('archived', 'Archived')], default='active', max_length=10, verbose_name='status')),
-                ('archive_reason', models.CharField(blank=True, choices=[('aged_out', 'Turned 18'), ('deceased', 'Deceased'), ('moved_away', 'Moved out of the city'), ('resolved', 'No longer in difficulty'), ('duplicate', 'Duplicate record'), ('other', 'Other')], max_length=20, verbose_name='archive reason')),
-                ('archive_note', models.CharField(blank=True, max_length=300, verbose_name='archive note')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('division', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='children_registered', to='accounts.division')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=60, verbose_name="name")),
+                ("name_pinyin", models.CharField(editable=False, max_length=120)),
+                ("name_initials", models.CharField(editable=False, max_length=30)),
+                (
+                    "sex",
+                    models.CharField(
+                        choices=[("M", "Male"), ("F", "Female")], max_length=1, verbose_name="sex"
+                    ),
+                ),
+                ("birth_date", models.DateField(verbose_name="birth date")),
+                (
+                    "ethnicity",
+                    models.CharField(blank=True, default="汉族", max_length=20, verbose_name="ethnicity"),
+                ),
+                ("id_number_enc", models.TextField(blank=True, editable=False)),
+                (
+                    "id_number_hash",
+                    models.CharField(blank=True, editable=False, max_length=64, null=True, unique=True),
+                ),
+                ("division_code", models.CharField(editable=False, max_length=12)),
+                ("address", models.CharField(blank=True, max_length=300, verbose_name="current address")),
+                ("school", models.CharField(blank=True, max_length=120, verbose_name="school")),
+                ("grade", models.CharField(blank=True, max_length=30, verbose_name="grade")),
+                ("health", models.CharField(blank=True, max_length=300, verbose_name="health")),
+                (
+                    "disability_kind",
+                    models.CharField(blank=True, max_length=60, verbose_name="disability type"),
+                ),
+                (
+                    "disability_level",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "None"),
+                            ("1", "Level 1 (most severe)"),
+                            ("2", "Level 2"),
+                            ("3", "Level 3"),
+                            ("4", "Level 4"),
+                        ],
+                        default="",
+                        max_length=1,
+                        verbose_name="disability level",
+                    ),
+                ),
+                ("photo", models.ImageField(blank=True, upload_to="photos/%Y/%m/", verbose_name="photo")),
+                ("notes", models.TextField(blank=True, verbose_name="notes")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("archived", "Archived")],
+                        default="active",
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "archive_reason",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("aged_out", "Turned 18"),
+                            ("deceased", "Deceased"),
+                            ("moved_away", "Moved out of the city"),
+                            ("resolved", "No longer in difficulty"),
+                            ("duplicate", "Duplicate record"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                        verbose_name="archive reason",
+                    ),
+                ),
+                ("archive_note", models.CharField(blank=True, max_length=300, verbose_name="archive note")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "division",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children_registered",
+                        to="accounts.division",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'child',
-                'verbose_name_plural': 'children',
+                "verbose_name": "child",
+                "verbose_name_plural": "children",
             },
         ),
         migrations.CreateModel(
-            name='ChildDocument',
+            name="ChildDocument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('hukou', 'Household register page'), ('death_cert', 'Death certificate'), ('disability_cert', 'Disability certificate'), ('judgement', 'Court judgement / detention notice'), ('medical', 'Medical record'), ('school', 'School certificate'), ('other', 'Other')], max_length=20, verbose_name='kind')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('file', models.FileField(upload_to='documents/%Y/%m/')),
-                ('content_type', models.CharField(max_length=100)),
-                ('size', models.PositiveIntegerField()),
-                ('uploaded_at', models.DateTimeField(auto_now_add=True)),
-                ('child', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='documents', to='registry.child')),
-                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("hukou", "Household register page"),
+                            ("death_cert", "Death certificate"),
+                            ("disability_cert", "Disability certificate"),
+                            ("judgement", "Court judgement / detention notice"),
+                            ("medical", "Medical record"),
+                            ("school", "School certificate"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("file", models.FileField(upload_to="documents/%Y/%m/")),
+                ("content_type", models.CharField(max_length=100)),
+                ("size", models.PositiveIntegerField()),
+                ("uploaded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "child",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="documents",
+                        to="registry.child",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-uploaded_at'],
+                "ordering": ["-uploaded_at"],
             },
         ),
         migrations.CreateModel(
-            name='FamilyMember',
+            name="FamilyMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60, verbose_name='name')),
-                ('relationship', models.CharField(choices=[('father', 'Father'), ('mother', 'Mother'), ('p_grandfather', 'Paternal grandfather'), ('p_grandmother', 'Paternal grandmother'), ('m_grandfather', 'Maternal grandfather'), ('m_grandmother', 'Maternal grandmother'), ('sibling', 'Brother or sister'), ('uncle_aunt', 'Uncle or aunt'), ('step_parent', 'Step-parent'), ('other_relative', 'Other relative'), ('other', 'Other (non-relative)')], max_length=20, verbose_name='relationship')),
-                ('is_guardian', models.BooleanField(default=False, verbose_name='guardian')),
-                ('id_number_enc', models.TextField(blank=True, editable=False)),
-                ('id_number_hash', models.CharField(blank=True, db_index=True, editable=False, max_length=64, null=True)),
-                ('phone', models.CharField(blank=True, max_length=20, verbose_name='phone')),
-                ('status', models.CharField(choices=[('alive', 'Alive and present'), ('deceased', 'Deceased'), ('missing', 'Missing'), ('imprisoned', 'Imprisoned'), ('rehab', 'In compulsory drug rehabilitation'), ('severely_disabled', 'Severely disabled'), ('seriously_ill', 'Seriously ill'), ('migrant_worker', 'Working away from home'), ('unknown', 'Unknown')], default='alive', max_length=20, verbose_name='status')),
-                ('status_since', models.DateField(blank=True, null=True, verbose_name='status since')),
-                ('status_until', models.DateField(blank=True, null=True, verbose_name='status until (e.g. release date)')),
-                ('evidence_note', models.CharField(blank=True, max_length=300, verbose_name='evidence')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('child', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='registry.child')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=60, verbose_name="name")),
+                (
+                    "relationship",
+                    models.CharField(
+                        choices=[
+                            ("father", "Father"),
+                            ("mother", "Mother"),
+                            ("p_grandfather", "Paternal grandfather"),
+                            ("p_grandmother", "Paternal grandmother"),
+                            ("m_grandfather", "Maternal grandfather"),
+                            ("m_grandmother", "Maternal grandmother"),
+                            ("sibling", "Brother or sister"),
+                            ("uncle_aunt", "Uncle or aunt"),
+                            ("step_parent", "Step-parent"),
+                            ("other_relative", "Other relative"),
+                            ("other", "Other (non-relative)"),
+                        ],
+                        max_length=20,
+                        verbose_name="relationship",
+                    ),
+                ),
+                ("is_guardian", models.BooleanField(default=False, verbose_name="guardian")),
+                ("id_number_enc", models.TextField(blank=True, editable=False)),
+                (
+                    "id_number_hash",
+                    models.CharField(blank=True, db_index=True, editable=False, max_length=64, null=True),
+                ),
+                ("phone", models.CharField(blank=True, max_length=20, verbose_name="phone")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("alive", "Alive and present"),
+                            ("deceased", "Deceased"),
+                            ("missing", "Missing"),
+                            ("imprisoned", "Imprisoned"),
+                            ("rehab", "In compulsory drug rehabilitation"),
+                            ("severely_disabled", "Severely disabled"),
+                            ("seriously_ill", "Seriously ill"),
+                            ("migrant_worker", "Working away from home"),
+                            ("unknown", "Unknown"),
+                        ],
+                        default="alive",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                ("status_since", models.DateField(blank=True, null=True, verbose_name="status since")),
+                (
+                    "status_until",
+                    models.DateField(blank=True, null=True, verbose_name="status until (e.g. release date)"),
+                ),
+                ("evidence_note", models.CharField(blank=True, max_length=300, verbose_name="evidence")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "child",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="members",
+                        to="registry.child",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'family member',
-                'verbose_name_plural': 'family members',
-                'ordering': ['-is_guardian', 'id'],
+                "verbose_name": "family member",
+                "verbose_name_plural": "family members",
+                "ordering": ["-is_guardian", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Household',
+            name="Household",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('division_code', models.CharField(max_length=12)),
-                ('address', models.CharField(blank=True, max_length=300, verbose_name='address')),
-                ('hukou_number', models.CharField(blank=True, max_length=30, verbose_name='household register number')),
-                ('phone', models.CharField(blank=True, max_length=20, verbose_name='contact phone')),
-                ('low_income', models.BooleanField(default=False, verbose_name='minimum-living-allowance family')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('division', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='households', to='accounts.division')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("division_code", models.CharField(max_length=12)),
+                ("address", models.CharField(blank=True, max_length=300, verbose_name="address")),
+                (
+                    "hukou_number",
+                    models.CharField(blank=True, max_length=30, verbose_name="household register number"),
+                ),
+                ("phone", models.CharField(blank=True, max_length=20, verbose_name="contact phone")),
+                (
+                    "low_income",
+                    models.BooleanField(default=False, verbose_name="minimum-living-allowance family"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "division",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="households",
+                        to="accounts.division",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'household',
-                'verbose_name_plural': 'households',
+                "verbose_name": "household",
+                "verbose_name_plural": "households",
             },
         ),
         migrations.AddField(
-            model_name='child',
-            name='household',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='registry.household'),
+            model_name="child",
+            name="household",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="children",
+                to="registry.household",
+            ),
         ),
         migrations.CreateModel(
-            name='CategoryMembership',
+            name="CategoryMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('category', models.CharField(choices=[('orphan_scattered', 'Orphan (scattered)'), ('orphan_institutional', 'Orphan (institutional)'), ('de_facto_unsupported', 'De-facto unsupported child'), ('left_behind', 'Rural left-behind child'), ('poor_family', 'Child of a family in difficulty'), ('disabled', 'Disabled child'), ('migrant', 'Migrant child'), ('guardianship_lacking', 'Guardianship missing or improper')], max_length=30, verbose_name='category')),
-                ('start_date', models.DateField(verbose_name='from')),
-                ('end_date', models.DateField(blank=True, null=True, verbose_name='to')),
-                ('reason', models.CharField(max_length=300, verbose_name='reason')),
-                ('end_reason', models.CharField(blank=True, max_length=300, verbose_name='end reason')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('approved_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('ended_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('child', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='categories', to='registry.child')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("orphan_scattered", "Orphan (scattered)"),
+                            ("orphan_institutional", "Orphan (institutional)"),
+                            ("de_facto_unsupported", "De-facto unsupported child"),
+                            ("left_behind", "Rural left-behind child"),
+                            ("poor_family", "Child of a family in difficulty"),
+                            ("disabled", "Disabled child"),
+                            ("migrant", "Migrant child"),
+                            ("guardianship_lacking", "Guardianship missing or improper"),
+                        ],
+                        max_length=30,
+                        verbose_name="category",
+                    ),
+                ),
+                ("start_date", models.DateField(verbose_name="from")),
+                ("end_date", models.DateField(blank=True, null=True, verbose_name="to")),
+                ("reason", models.CharField(max_length=300, verbose_name="reason")),
+                ("end_reason", models.CharField(blank=True, max_length=300, verbose_name="end reason")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "ended_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "child",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="categories",
+                        to="registry.child",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'category membership',
-                'verbose_name_plural': 'category memberships',
-                'ordering': ['-start_date', '-id'],
-                'indexes': [models.Index(fields=['category', 'end_date'], name='category_open')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('end_date__isnull', True)), fields=('child', 'category'), name='one_open_membership'), models.CheckConstraint(condition=models.Q(('end_date__isnull', True), ('end_date__gte', models.F('start_date')), _connector='OR'), name='membership_range_valid')],
+                "verbose_name": "category membership",
+                "verbose_name_plural": "category memberships",
+                "ordering": ["-start_date", "-id"],
+                "indexes": [models.Index(fields=["category", "end_date"], name="category_open")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("end_date__isnull", True)),
+                        fields=("child", "category"),
+                        name="one_open_membership",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("end_date__isnull", True),
+                            ("end_date__gte", models.F("start_date")),
+                            _connector="OR",
+                        ),
+                        name="membership_range_valid",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Caseload',
+            name="Caseload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('assigned_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='caseload', to=settings.AUTH_USER_MODEL)),
-                ('child', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='caseworkers', to='registry.child')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "assigned_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="caseload",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "child",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="caseworkers",
+                        to="registry.child",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(condition=models.Q(('ended_at__isnull', True)), fields=('user', 'child'), name='one_open_case')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("ended_at__isnull", True)),
+                        fields=("user", "child"),
+                        name="one_open_case",
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='household',
-            index=models.Index(fields=['division_code'], name='household_div', opclasses=['varchar_pattern_ops']),
+            model_name="household",
+            index=models.Index(
+                fields=["division_code"], name="household_div", opclasses=["varchar_pattern_ops"]
+            ),
         ),
         migrations.AddIndex(
-            model_name='child',
-            index=models.Index(fields=['division_code', 'id'], name='child_div_id', opclasses=['varchar_pattern_ops', 'int8_ops']),
+            model_name="child",
+            index=models.Index(
+                fields=["division_code", "id"],
+                name="child_div_id",
+                opclasses=["varchar_pattern_ops", "int8_ops"],
+            ),
         ),
         migrations.AddIndex(
-            model_name='child',
-            index=models.Index(fields=['name_pinyin', 'id'], name='child_pinyin', opclasses=['varchar_pattern_ops', 'int8_ops']),
+            model_name="child",
+            index=models.Index(
+                fields=["name_pinyin", "id"],
+                name="child_pinyin",
+                opclasses=["varchar_pattern_ops", "int8_ops"],
+            ),
         ),
         migrations.AddIndex(
-            model_name='child',
-            index=models.Index(fields=['name_initials'], name='child_initials', opclasses=['varchar_pattern_ops']),
+            model_name="child",
+            index=models.Index(
+                fields=["name_initials"], name="child_initials", opclasses=["varchar_pattern_ops"]
+            ),
         ),
         migrations.AddIndex(
-            model_name='child',
-            index=models.Index(fields=['name'], name='child_name', opclasses=['varchar_pattern_ops']),
+            model_name="child",
+            index=models.Index(fields=["name"], name="child_name", opclasses=["varchar_pattern_ops"]),
         ),
         migrations.AddIndex(
-            model_name='child',
-            index=models.Index(fields=['birth_date'], name='child_birth'),
+            model_name="child",
+            index=models.Index(fields=["birth_date"], name="child_birth"),
         ),
     ]

@@ -29,12 +29,28 @@ from carenet.registry.models import (
 )
 
 DISTRICTS = {
-    "120101": "和平区", "120102": "河东区", "120103": "河西区", "120104": "南开区", "120105": "河北区", "120106": "红桥区",
-    "120110": "东丽区", "120111": "西青区", "120112": "津南区", "120113": "北辰区", "120114": "武清区", "120115": "宝坻区",
-    "120116": "滨海新区", "120117": "宁河区", "120118": "静海区", "120119": "蓟州区",
+    "120101": "和平区",
+    "120102": "河东区",
+    "120103": "河西区",
+    "120104": "南开区",
+    "120105": "河北区",
+    "120106": "红桥区",
+    "120110": "东丽区",
+    "120111": "西青区",
+    "120112": "津南区",
+    "120113": "北辰区",
+    "120114": "武清区",
+    "120115": "宝坻区",
+    "120116": "滨海新区",
+    "120117": "宁河区",
+    "120118": "静海区",
+    "120119": "蓟州区",
 }
-ROLE_BY_LEVEL = {DivisionLevel.DISTRICT: ("district", Role.DISTRICT_SPECIALIST), DivisionLevel.STREET: ("street", Role.STREET_SUPERVISOR),
-                 DivisionLevel.VILLAGE: ("village", Role.VILLAGE_DIRECTOR)}
+ROLE_BY_LEVEL = {
+    DivisionLevel.DISTRICT: ("district", Role.DISTRICT_SPECIALIST),
+    DivisionLevel.STREET: ("street", Role.STREET_SUPERVISOR),
+    DivisionLevel.VILLAGE: ("village", Role.VILLAGE_DIRECTOR),
+}
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +78,10 @@ def test_every_street_and_village_code_extends_its_parents(demo: str) -> None:
     assert rows.count() > 16 + 16 * 10 + 16 * 10 * 10 - 1
     for d in rows:
         assert d.parent is not None and d.code.startswith(d.parent.code), d
-        assert len(d.code) == {DivisionLevel.DISTRICT: 6, DivisionLevel.STREET: 9, DivisionLevel.VILLAGE: 12}[d.level]
+        assert (
+            len(d.code)
+            == {DivisionLevel.DISTRICT: 6, DivisionLevel.STREET: 9, DivisionLevel.VILLAGE: 12}[d.level]
+        )
         assert d.full_name == f"{d.parent.full_name}/{d.name}"
     streets = Division.objects.filter(level=DivisionLevel.STREET).values_list("name", flat=True)
     assert all(name.endswith(("街道", "街", "镇", "乡")) for name in streets)
@@ -79,7 +98,12 @@ def test_every_place_has_its_account_with_the_right_role_and_division(demo: str)
         assert user.organisation is not None and user.organisation.division_id == d.pk
         assert user.last_name and user.first_name
     city = Division.objects.get(code="12")
-    for name, role in (("city", Role.CITY_ADMIN), ("socialworker", Role.SOCIAL_WORKER), ("charity", Role.CHARITY_STAFF), ("auditor", Role.AUDITOR)):
+    for name, role in (
+        ("city", Role.CITY_ADMIN),
+        ("socialworker", Role.SOCIAL_WORKER),
+        ("charity", Role.CHARITY_STAFF),
+        ("auditor", Role.AUDITOR),
+    ):
         assert (users[name].role, users[name].division_id) == (role, city.pk)
 
 
@@ -125,7 +149,9 @@ def test_archived_children_have_no_open_category(demo: str) -> None:
 
 
 def test_left_behind_children_live_in_villages_not_city_communities(demo: str) -> None:
-    codes = CategoryMembership.objects.filter(category=Category.LEFT_BEHIND, end_date=None).values_list("child__division__name", flat=True)
+    codes = CategoryMembership.objects.filter(category=Category.LEFT_BEHIND, end_date=None).values_list(
+        "child__division__name", flat=True
+    )
     assert codes and all(name.endswith("村") for name in codes)
 
 
@@ -149,11 +175,16 @@ def test_homophone_names_are_there_for_pinyin_search(demo: str) -> None:
 
 
 def test_siblings_share_a_household_and_their_parents(demo: str) -> None:
-    shared = [h for h in Household.objects.prefetch_related("children__members") if len(h.children.all()) == 2]
+    shared = [
+        h for h in Household.objects.prefetch_related("children__members") if len(h.children.all()) == 2
+    ]
     assert shared
     for household in shared:
         first, second = household.children.all()
-        parents = [sorted((m.relationship, m.name, m.id_number_hash or "") for m in kid.members.all()) for kid in (first, second)]
+        parents = [
+            sorted((m.relationship, m.name, m.id_number_hash or "") for m in kid.members.all())
+            for kid in (first, second)
+        ]
         assert parents[0] == parents[1]
 
 
@@ -165,7 +196,10 @@ def test_records_created_after_the_demo_get_fresh_ids(demo: str) -> None:
     village = Division.objects.filter(level=DivisionLevel.VILLAGE).first()
     assert village is not None
     household = Household.objects.create(division=village, division_code=village.code)
-    assert household.pk > Household.objects.exclude(pk=household.pk).order_by("-pk").values_list("pk", flat=True)[0]
+    assert (
+        household.pk
+        > Household.objects.exclude(pk=household.pk).order_by("-pk").values_list("pk", flat=True)[0]
+    )
 
 
 def test_if_empty_leaves_a_built_database_alone(demo: str) -> None:
@@ -180,8 +214,20 @@ def test_demo_accounts_prints_the_address_password_pattern_and_examples(demo: st
     out = io.StringIO()
     call_command("demo_accounts", stdout=out)
     text = out.getvalue()
-    for expected in ("http://127.0.0.1:8000", "carenet-demo", "district-<6", "street-<9", "village-<12", "city", "district-120112",
-                     "street-120112", "village-120112", "socialworker", "charity", "auditor"):
+    for expected in (
+        "http://127.0.0.1:8000",
+        "carenet-demo",
+        "district-<6",
+        "street-<9",
+        "village-<12",
+        "city",
+        "district-120112",
+        "street-120112",
+        "village-120112",
+        "socialworker",
+        "charity",
+        "auditor",
+    ):
         assert expected in text
 
 
@@ -207,13 +253,24 @@ def test_a_region_code_is_only_used_in_the_years_it_existed() -> None:
     assert idgen.pick_region(("120116", "120107"), 2008) == "120107"
 
 
+# pytest-xdist runs this test in a process with execnet's threads, hence Python's fork warning; the
+# `carenet demo` process that forks the workers has no threads, and the workers only compute.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_worker_processes_generate_exactly_what_one_process_generates() -> None:
     """The 1M build forks generator workers; the city must not depend on it (nor on their timing)."""
-    streets = [s for s in places.generate_tree(random.Random("1:places")) if s.district.code in ("120101", "120112", "120116")]
-    contexts = [population.VillageContext(v, s, division_id=i, director_id=1, specialist_id=2)
-                for i, (s, v) in enumerate((s, v) for s in streets for v in s.villages)]
+    streets = [
+        s
+        for s in places.generate_tree(random.Random("1:places"))
+        if s.district.code in ("120101", "120112", "120116")
+    ]
+    contexts = [
+        population.VillageContext(v, s, division_id=i, director_id=1, specialist_id=2)
+        for i, (s, v) in enumerate((s, v) for s in streets for v in s.villages)
+    ]
     counts = population.allocate(600, contexts, random.Random(1))
-    units = population.plan_units(contexts, counts, seed="t", today=dt.date(2026, 6, 1), first_child_id=1, first_household_id=1)
+    units = population.plan_units(
+        contexts, counts, seed="t", today=dt.date(2026, 6, 1), first_child_id=1, first_household_id=1
+    )
 
     def comparable(results: list[population.UnitRows]) -> list[object]:
         # Ciphertexts differ run to run (random nonces); everything else, keyed hashes included, must not.

@@ -25,10 +25,22 @@ import pytest
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True,
-         "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "zh-CN",
+    "timezone_id": "Asia/Shanghai",
+}
 DESKTOP = {"viewport": {"width": 1280, "height": 860}, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
 TIMEOUT_MS = 15_000  # generous: two xdist workers and two Chromiums share a 2-core CI machine
 
@@ -106,7 +118,9 @@ class PageProblems:
             self.static_failures.append(f"failed {request.url}: {request.failure}")
 
 
-def _open_page(request: pytest.FixtureRequest, browser: Any, base_url: str, options: dict[str, Any], label: str) -> Iterator[Any]:
+def _open_page(
+    request: pytest.FixtureRequest, browser: Any, base_url: str, options: dict[str, Any], label: str
+) -> Iterator[Any]:
     context = browser.new_context(base_url=base_url, **options)
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()

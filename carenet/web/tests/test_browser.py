@@ -40,11 +40,15 @@ def zh_catalogue_ready() -> bool:
 def assert_assets_loaded(page: Any) -> None:
     """htmx ran and both style sheets (Pico, carenet.css) were applied."""
     page.wait_for_function("() => typeof window.htmx === 'object' && window.htmx !== null")
-    sheets = page.evaluate("() => Array.from(document.styleSheets).map(s => [s.href || '', s.cssRules.length])")
+    sheets = page.evaluate(
+        "() => Array.from(document.styleSheets).map(s => [s.href || '', s.cssRules.length])"
+    )
     loaded = {href.rsplit("/", 1)[-1]: n for href, n in sheets}
     assert loaded.get("pico.min.css", 0) > 0, f"Pico CSS is not loaded: {sheets}"
     assert loaded.get("carenet.css", 0) > 0, f"carenet.css is not loaded: {sheets}"
-    primary = page.evaluate("() => getComputedStyle(document.documentElement).getPropertyValue('--pico-primary').trim()")
+    primary = page.evaluate(
+        "() => getComputedStyle(document.documentElement).getPropertyValue('--pico-primary').trim()"
+    )
     assert primary, "Pico's custom properties are not applied"
 
 
@@ -58,12 +62,20 @@ def sign_in(page: Any, username: str, password: str | None = None) -> None:
 
 
 def assert_no_horizontal_scroll(page: Any) -> None:
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 0, f"the page scrolls sideways by {overflow}px on a {page.viewport_size['width']}px screen"
+    overflow = page.evaluate(
+        "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, (
+        f"the page scrolls sideways by {overflow}px on a {page.viewport_size['width']}px screen"
+    )
 
 
-def test_director_signs_in_on_a_phone_finds_a_child_and_sees_only_the_masked_id(page, live_server, city, personas, children, screenshot):
-    ChildFactory(name="王小明", division=city.village_a)  # a second child of village A, so the search has something to narrow
+def test_director_signs_in_on_a_phone_finds_a_child_and_sees_only_the_masked_id(
+    page, live_server, city, personas, children, screenshot
+):
+    ChildFactory(
+        name="王小明", division=city.village_a
+    )  # a second child of village A, so the search has something to narrow
     sign_in(page, "p-village-a")
 
     expect(page).to_have_url(f"{live_server.url}/")
@@ -81,13 +93,20 @@ def test_director_signs_in_on_a_phone_finds_a_child_and_sees_only_the_masked_id(
 
     # The live search: typing fires an htmx POST that swaps #results; the document is never reloaded.
     page.evaluate("() => { window.__sameDocument = true }")
-    with page.expect_response(lambda r: r.url.endswith("/children/") and r.request.method == "POST"
-                              and r.request.headers.get("hx-request") == "true") as search:
+    with page.expect_response(
+        lambda r: (
+            r.url.endswith("/children/")
+            and r.request.method == "POST"
+            and r.request.headers.get("hx-request") == "true"
+        )
+    ) as search:
         page.locator("#id_q").press_sequentially("zhangwei", delay=30)
     assert search.value.status == 200
     expect(cards).to_have_count(1)
     expect(cards.first.locator(".name")).to_have_text("张伟")
-    assert page.evaluate("() => window.__sameDocument") is True, "the search reloaded the page instead of swapping results"
+    assert page.evaluate("() => window.__sameDocument") is True, (
+        "the search reloaded the page instead of swapping results"
+    )
     assert "zhangwei" not in page.url  # the query is POSTed, never put in the URL
     screenshot(page, "phone-list")
     assert_no_horizontal_scroll(page)
@@ -115,7 +134,9 @@ def test_the_home_quick_search_opens_the_list_with_the_match(page, live_server, 
     expect(page.locator("#results a.card .name")).to_have_text(["张伟"])
 
 
-def test_registering_a_child_rejects_a_wrong_check_digit_then_saves_the_fixed_number(page, live_server, city, personas, screenshot):
+def test_registering_a_child_rejects_a_wrong_check_digit_then_saves_the_fixed_number(
+    page, live_server, city, personas, screenshot
+):
     good = idnumber.make("120112", dt.date(2016, 5, 6), 123)
     bad = good[:17] + next(d for d in "0123456789" if d != good[17])
     before = Child.objects.count()
@@ -125,7 +146,9 @@ def test_registering_a_child_rejects_a_wrong_check_digit_then_saves_the_fixed_nu
     assert_assets_loaded(page)
     page.fill("#id_name", "赵小明")
     page.fill("#id_id_number", bad)
-    expect(page.locator("#id_division")).to_have_value(city.village_a.code)  # a director's own village is preselected
+    expect(page.locator("#id_division")).to_have_value(
+        city.village_a.code
+    )  # a director's own village is preselected
     page.locator("main form button[type=submit]").click()
     page.wait_for_load_state()
 
@@ -154,7 +177,9 @@ def test_registering_a_child_rejects_a_wrong_check_digit_then_saves_the_fixed_nu
     assert good not in page.content()
 
 
-def test_a_director_typing_the_url_of_a_sibling_villages_child_gets_a_404_without_the_name(page, live_server, personas, children):
+def test_a_director_typing_the_url_of_a_sibling_villages_child_gets_a_404_without_the_name(
+    page, live_server, personas, children
+):
     sign_in(page, "p-village-a")
     response = page.goto(f"/children/{children.sibling_village.pk}/")
     assert response is not None and response.status == 404
@@ -162,7 +187,10 @@ def test_a_director_typing_the_url_of_a_sibling_villages_child_gets_a_404_withou
     assert children.sibling_village.name not in html
     assert idnumber.mask(children.sibling_village.id_number) not in html
     # …and the edit page and the photo of that child do not exist either.
-    for path in (f"/children/{children.sibling_village.pk}/edit/", f"/children/{children.sibling_village.pk}/photo/"):
+    for path in (
+        f"/children/{children.sibling_village.pk}/edit/",
+        f"/children/{children.sibling_village.pk}/photo/",
+    ):
         other = page.request.get(path)
         assert other.status == 404, path
         assert children.sibling_village.name not in other.text()
@@ -194,7 +222,9 @@ def test_signing_out_ends_the_session_on_the_server(browser, page, live_server, 
         thief.close()
 
 
-def test_switching_the_language_to_english_shows_english_labels(desktop_page, live_server, personas, children, screenshot):
+def test_switching_the_language_to_english_shows_english_labels(
+    desktop_page, live_server, personas, children, screenshot
+):
     page = desktop_page
     sign_in(page, "p-village-a")
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
@@ -207,7 +237,9 @@ def test_switching_the_language_to_english_shows_english_labels(desktop_page, li
     expect(page.locator("header nav a[href='/children/']")).to_have_text("Children")
     expect(page.locator("header form[action='/logout/'] button")).to_have_text("Sign out")
     expect(page.locator("form.quicksearch button")).to_have_text("Search")
-    expect(page.locator("form.quicksearch input[name=q]")).to_have_attribute("placeholder", "Find a child: name, pinyin or ID number")
+    expect(page.locator("form.quicksearch input[name=q]")).to_have_attribute(
+        "placeholder", "Name, pinyin or ID number"
+    )
     page.goto("/children/")
     expect(page.locator("main h1")).to_have_text("Children")
     screenshot(page, "desktop-list-english")
@@ -218,7 +250,9 @@ def test_switching_the_language_to_english_shows_english_labels(desktop_page, li
     expect(page.locator("main h1")).to_have_text(zh("Children"))
 
 
-def test_five_wrong_passwords_lock_the_account_even_against_the_right_password(page, live_server, personas, screenshot):
+def test_five_wrong_passwords_lock_the_account_even_against_the_right_password(
+    page, live_server, personas, screenshot
+):
     wrong = zh("Wrong username or password.")
     for attempt in range(1, settings.LOGIN_MAX_FAILURES + 1):
         sign_in(page, "p-village-a", password=f"not-the-password-{attempt}")
@@ -227,8 +261,10 @@ def test_five_wrong_passwords_lock_the_account_even_against_the_right_password(p
 
     sign_in(page, "p-village-a")  # the right password, too late
     expect(page).to_have_url(re.compile(r"/login/$"))
-    locked = {zh("Too many failed sign-ins: this account is locked for %(m)d more minutes.") % {"m": m}
-              for m in (settings.LOGIN_LOCKOUT_MINUTES, settings.LOGIN_LOCKOUT_MINUTES - 1)}
+    locked = {
+        zh("Too many failed sign-ins: this account is locked for %(m)d more minutes.") % {"m": m}
+        for m in (settings.LOGIN_LOCKOUT_MINUTES, settings.LOGIN_LOCKOUT_MINUTES - 1)
+    }
     text = page.locator("main .form-errors").inner_text().strip()
     assert text in locked, f"{text!r} is not the lockout message"
     screenshot(page, "phone-login-locked")

@@ -273,3 +273,17 @@ def test_director_cannot_assign_social_workers(client, personas, children):
         ).status_code
         == 403
     )
+
+
+def test_a_huge_list_says_more_than_the_cap_instead_of_counting_everything(
+    client, personas, children, monkeypatch
+):
+    from carenet.web.views import common
+
+    monkeypatch.setattr(common, "COUNT_CAP", 2)
+    login(client, personas.city_admin)
+    response = client.post(reverse("web:child_list"), {"status": "active"})
+    assert response.context["page"].paginator.count_exact is False
+    assert "10,000" in response.content.decode() or "10000" in response.content.decode()
+    login(client, personas.street_supervisor)
+    assert client.post(reverse("web:child_list"), {"status": "active"}).context["page"].paginator.count == 2

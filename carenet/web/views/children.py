@@ -48,7 +48,7 @@ def child_list(request: HttpRequest) -> HttpResponse:
     page = None
     if form.is_valid():
         qs = selectors.child_list(actor=request.user, filters=_filters(form))
-        page = paginate(qs.prefetch_related(_open_categories()), form.cleaned_data.get("page"))
+        page = paginate(qs.prefetch_related(_open_categories()), form.cleaned_data.get("page"), capped=True)
     template = "web/children/_results.html" if request.htmx else "web/children/list.html"
     return render(request, template, {"form": form, "page": page})
 

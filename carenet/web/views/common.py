@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import cached_property
 
 from carenet.accounts.permissions import Perm, has_perm
 
@@ -30,6 +31,22 @@ def require(perm: Perm) -> Callable[[Callable[..., HttpResponse]], Callable[...,
     return decorator
 
 
-def paginate(queryset: Any, page: int | None, size: int = PAGE_SIZE) -> Page:
-    paginator = Paginator(queryset, size)
+COUNT_CAP = 10_000
+
+
+class CappedPaginator(Paginator):
+    """Counts at most COUNT_CAP rows: an exact COUNT(*) over a city's million children is a full scan
+    (~0.3 s), and nobody pages that far; the page says "10,000+" and the search box narrows it."""
+
+    @cached_property
+    def count(self) -> int:  # type: ignore[override]
+        return min(self.object_list[: COUNT_CAP + 1].count(), COUNT_CAP + 1)
+
+    @property
+    def count_exact(self) -> bool:
+        return self.count <= COUNT_CAP
+
+
+def paginate(queryset: Any, page: int | None, size: int = PAGE_SIZE, *, capped: bool = False) -> Page:
+    paginator = (CappedPaginator if capped else Paginator)(queryset, size)
     return paginator.get_page(page or 1)

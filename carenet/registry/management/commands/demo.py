@@ -14,21 +14,40 @@ class Command(BaseCommand):
     help = "Build the demo city (synthetic Tianjin) into an empty database."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--children", type=int, default=DEFAULT_CHILDREN, help=f"number of children (default {DEFAULT_CHILDREN:,}; up to 1,000,000)")
-        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed: the same seed builds the same city")
-        parser.add_argument("--if-empty", action="store_true", help="do nothing if the database already has divisions")
-        parser.add_argument("--workers", type=int, default=None,
-                            help="generator processes (default: one per CPU for PostgreSQL builds of 50,000+ children; 1 = none)")
+        parser.add_argument(
+            "--children",
+            type=int,
+            default=DEFAULT_CHILDREN,
+            help=f"number of children (default {DEFAULT_CHILDREN:,}; up to 1,000,000)",
+        )
+        parser.add_argument(
+            "--seed", type=int, default=DEFAULT_SEED, help="random seed: the same seed builds the same city"
+        )
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing if the database already has divisions"
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="generator processes (default: one per CPU for PostgreSQL builds of 50,000+ children; 1 = none)",
+        )
 
-    def handle(self, *args: Any, children: int, seed: int, if_empty: bool, workers: int | None, **options: Any) -> None:
+    def handle(
+        self, *args: Any, children: int, seed: int, if_empty: bool, workers: int | None, **options: Any
+    ) -> None:
         if children < 0:
             raise CommandError("--children must be zero or more")
         if demo_exists():
             if if_empty:
-                self.stdout.write("数据库中已有区划数据，跳过演示数据生成。 (Divisions exist already: demo not built.)")
+                self.stdout.write(
+                    "数据库中已有区划数据，跳过演示数据生成。 (Divisions exist already: demo not built.)"
+                )
                 return
-            raise CommandError("The database already has divisions; the demo builds a whole city into an empty database "
-                               "(use --if-empty to skip quietly).")
+            raise CommandError(
+                "The database already has divisions; the demo builds a whole city into an empty database "
+                "(use --if-empty to skip quietly)."
+            )
         self.stderr.write(f"Building the demo city: {children:,} children, seed {seed} …")
         result = demo_build(children=children, seed=seed, workers=workers, log=self.stderr.write)
         p = result.population

@@ -6,17 +6,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.utils import translation
 
-from carenet.accounts.models import Role
+from carenet.accounts.models import User
 from carenet.demo.build import demo_account_examples
 
 URL = "http://127.0.0.1:8000"
-# The network's own titles for each role (the seed's wording), shown before the English label.
-ROLE_ZH = {
-    Role.CITY_ADMIN: "市民政局管理员", Role.DISTRICT_SPECIALIST: "区级儿童工作专员", Role.STREET_SUPERVISOR: "街镇儿童督导员",
-    Role.VILLAGE_DIRECTOR: "村居儿童主任", Role.SOCIAL_WORKER: "社会工作者", Role.CHARITY_STAFF: "慈善协会工作人员",
-    Role.AUDITOR: "审计（只读）",
-}
 
 
 class Command(BaseCommand):
@@ -25,7 +20,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         examples = demo_account_examples()
         if not examples:
-            self.stdout.write("还没有演示账号：先运行 carenet demo。 (No demo accounts yet: run `carenet demo` first.)")
+            self.stdout.write(
+                "还没有演示账号：先运行 carenet demo。 (No demo accounts yet: run `carenet demo` first.)"
+            )
             return
         lines = [
             "",
@@ -38,6 +35,15 @@ class Command(BaseCommand):
         ]
         for user in examples:
             place = user.division.full_name if user.division_id else ""
-            role = f"{ROLE_ZH.get(user.role, '')} {user.get_role_display()}"
+            role = _role_label(user)
             lines.append(f"    {user.username:<22} {role:<44} {place}")
         self.stdout.write("\n".join(lines) + "\n")
+
+
+def _role_label(user: User) -> str:
+    """The role in Chinese, then in English: the demo is shown to both audiences."""
+    with translation.override("zh-hans"):
+        zh = str(user.get_role_display())
+    with translation.override("en"):
+        en = str(user.get_role_display())
+    return zh if zh == en else f"{zh} / {en}"
