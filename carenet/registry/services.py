@@ -59,6 +59,27 @@ MEMBER_FIELDS = (
 DOCUMENT_TYPES = {"application/pdf", "image/jpeg", "image/png", "image/webp"}
 
 
+def _log(
+    actor: User,
+    entity: str,
+    entity_id: int,
+    child_id: int | None,
+    division_code: str,
+    action: str,
+    changes: dict[str, Any],
+) -> None:
+    """One append-only change row (audit.events); division_code scopes who may read it."""
+    events.change_recorded(
+        actor=actor,
+        entity=entity,
+        entity_id=entity_id,
+        child_id=child_id,
+        division_code=division_code,
+        action=action,
+        changes=changes,
+    )
+
+
 def _require(actor: User, perm: Perm) -> None:
     if not has_perm(actor, perm):
         raise PermissionDeniedError(_("Your role may not do this."))
@@ -188,14 +209,14 @@ def child_register(
             address=household_address or child.address,
             phone=household_phone,
         )
-        events.change_recorded(
-            actor=actor,
-            entity="household",
-            entity_id=household.pk,
-            child_id=None,
-            division_code=division.code,
-            action="create",
-            changes=events.diff({}, events.snapshot(household)),
+        _log(
+            actor,
+            "household",
+            household.pk,
+            None,
+            division.code,
+            "create",
+            events.diff({}, events.snapshot(household)),
         )
     child.household = household
     if photo is not None:
@@ -208,15 +229,7 @@ def child_register(
             _("A child with this ID number is already registered."), field="id_number"
         ) from exc
     after = events.snapshot(child, {"id_number": id_number and child.id_number})
-    events.change_recorded(
-        actor=actor,
-        entity="child",
-        entity_id=child.pk,
-        child_id=child.pk,
-        division_code=child.division_code,
-        action="create",
-        changes=events.diff({}, after),
-    )
+    _log(actor, "child", child.pk, child.pk, child.division_code, "create", events.diff({}, after))
     if guardian:
         try:
             member_add(actor=actor, child=child, **guardian)
@@ -269,15 +282,7 @@ def child_update(
         ) from exc
     changes = events.diff(before, events.snapshot(child, {"id_number": child.id_number}))
     if changes:
-        events.change_recorded(
-            actor=actor,
-            entity="child",
-            entity_id=child.pk,
-            child_id=child.pk,
-            division_code=child.division_code,
-            action="update",
-            changes=changes,
-        )
+        _log(actor, "child", child.pk, child.pk, child.division_code, "update", changes)
     return child
 
 
@@ -292,14 +297,14 @@ def child_archive(*, actor: User, child: Child, reason: str, note: str = "") -> 
     before = events.snapshot(child)
     child.status, child.archive_reason, child.archive_note = ChildStatus.ARCHIVED, reason, note
     child.save(update_fields=["status", "archive_reason", "archive_note", "updated_at"])
-    events.change_recorded(
-        actor=actor,
-        entity="child",
-        entity_id=child.pk,
-        child_id=child.pk,
-        division_code=child.division_code,
-        action="archive",
-        changes=events.diff(before, events.snapshot(child)),
+    _log(
+        actor,
+        "child",
+        child.pk,
+        child.pk,
+        child.division_code,
+        "archive",
+        events.diff(before, events.snapshot(child)),
     )
     return child
 
@@ -313,14 +318,14 @@ def child_restore(*, actor: User, child: Child) -> Child:
     before = events.snapshot(child)
     child.status, child.archive_reason, child.archive_note = ChildStatus.ACTIVE, "", ""
     child.save(update_fields=["status", "archive_reason", "archive_note", "updated_at"])
-    events.change_recorded(
-        actor=actor,
-        entity="child",
-        entity_id=child.pk,
-        child_id=child.pk,
-        division_code=child.division_code,
-        action="restore",
-        changes=events.diff(before, events.snapshot(child)),
+    _log(
+        actor,
+        "child",
+        child.pk,
+        child.pk,
+        child.division_code,
+        "restore",
+        events.diff(before, events.snapshot(child)),
     )
     return child
 
@@ -354,14 +359,14 @@ def member_add(*, actor: User, child: Child, id_number: str = "", **fields: Any)
     _member_id(member, id_number)
     _member_dates(member)
     member.save()
-    events.change_recorded(
-        actor=actor,
-        entity="member",
-        entity_id=member.pk,
-        child_id=child.pk,
-        division_code=child.division_code,
-        action="create",
-        changes=events.diff({}, events.snapshot(member, {"id_number": id_number})),
+    _log(
+        actor,
+        "member",
+        member.pk,
+        child.pk,
+        child.division_code,
+        "create",
+        events.diff({}, events.snapshot(member, {"id_number": id_number})),
     )
     return member
 
@@ -381,15 +386,7 @@ def member_update(
     member.save()
     changes = events.diff(before, events.snapshot(member, {"id_number": member.id_number}))
     if changes:
-        events.change_recorded(
-            actor=actor,
-            entity="member",
-            entity_id=member.pk,
-            child_id=member.child_id,
-            division_code=member.child.division_code,
-            action="update",
-            changes=changes,
-        )
+        _log(actor, "member", member.pk, member.child_id, member.child.division_code, "update", changes)
     return member
 
 
@@ -449,14 +446,14 @@ def category_close(
         raise CarenetError(_("Give the reason this category ends."), field="reason")
     membership.end_date, membership.end_reason, membership.ended_by = end_date, reason.strip(), actor
     membership.save(update_fields=["end_date", "end_reason", "ended_by"])
-    events.change_recorded(
-        actor=actor,
-        entity="category",
-        entity_id=membership.pk,
-        child_id=membership.child_id,
-        division_code=membership.child.division_code,
-        action="update",
-        changes={"end_date": [None, end_date.isoformat()], "end_reason": ["", reason]},
+    _log(
+        actor,
+        "category",
+        membership.pk,
+        membership.child_id,
+        membership.child.division_code,
+        "update",
+        {"end_date": [None, end_date.isoformat()], "end_reason": ["", reason]},
     )
     return membership
 
@@ -486,14 +483,14 @@ def document_add(*, actor: User, child: Child, kind: str, title: str, upload: Up
     )
     doc.file.save("document", upload, save=False)
     doc.save()
-    events.change_recorded(
-        actor=actor,
-        entity="document",
-        entity_id=doc.pk,
-        child_id=child.pk,
-        division_code=child.division_code,
-        action="create",
-        changes={"title": [None, doc.title], "kind": [None, kind]},
+    _log(
+        actor,
+        "document",
+        doc.pk,
+        child.pk,
+        child.division_code,
+        "create",
+        {"title": [None, doc.title], "kind": [None, kind]},
     )
     return doc
 
@@ -528,14 +525,14 @@ def caseload_assign(*, actor: User, child: Child, worker: User) -> Caseload:
     if Caseload.objects.filter(user=worker, child=child, ended_at__isnull=True).exists():
         raise CarenetError(_("This social worker already has the child in the caseload."), field="worker")
     case = Caseload.objects.create(user=worker, child=child, assigned_by=actor)
-    events.change_recorded(
-        actor=actor,
-        entity="caseload",
-        entity_id=case.pk,
-        child_id=child.pk,
-        division_code=child.division_code,
-        action="create",
-        changes={"caseworker": [None, worker.username]},
+    _log(
+        actor,
+        "caseload",
+        case.pk,
+        child.pk,
+        child.division_code,
+        "create",
+        {"caseworker": [None, worker.username]},
     )
     return case
 
@@ -548,13 +545,13 @@ def caseload_end(*, actor: User, case: Caseload) -> Caseload:
         raise CarenetError(_("This assignment has already ended."))
     case.ended_at = timezone.now()
     case.save(update_fields=["ended_at"])
-    events.change_recorded(
-        actor=actor,
-        entity="caseload",
-        entity_id=case.pk,
-        child_id=case.child_id,
-        division_code=case.child.division_code,
-        action="update",
-        changes={"caseworker": [case.user.username, None]},
+    _log(
+        actor,
+        "caseload",
+        case.pk,
+        case.child_id,
+        case.child.division_code,
+        "update",
+        {"caseworker": [case.user.username, None]},
     )
     return case
