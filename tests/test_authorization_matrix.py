@@ -296,6 +296,42 @@ ROWS: list[Row] = [
         obj="caseload",
         effect=caseload_ended,
     ),
+    # web: accounts (a staff account filed under each target child's village stands in as the target)
+    Row("web:user_list", Kind.SIGNED_IN, perm=Perm.USER_MANAGE),
+    Row("web:user_create", Kind.SIGNED_IN, perm=Perm.USER_MANAGE),
+    Row(
+        "web:user_create",
+        Kind.DIVISION_WRITE,
+        "POST",
+        perm=Perm.USER_MANAGE,
+        effect=lambda t: User.objects.filter(username="matrix-new-account").exists(),
+        denied=frozenset({200}),
+        data=lambda t: {
+            "username": "matrix-new-account",
+            "full_name": "矩阵账号",
+            "role": "village_director",  # filed under villages only, like a child (the street target is refused)
+            "division": t.division.code,
+            "password": "Matrix-account-pass-1",
+        },
+    ),
+    Row("web:user_detail", Kind.CHILD_READ, perm=Perm.USER_MANAGE, obj="account", shows="account"),
+    Row(
+        "web:user_detail",
+        Kind.CHILD_WRITE,
+        "POST",
+        perm=Perm.USER_MANAGE,
+        obj="account",
+        data={"password": "Matrix-reset-pass-1"},
+        effect=lambda t: User.objects.get(pk=t.account.pk).check_password("Matrix-reset-pass-1"),
+    ),
+    Row(
+        "web:user_toggle_active",
+        Kind.CHILD_WRITE,
+        "POST",
+        perm=Perm.USER_MANAGE,
+        obj="account",
+        effect=lambda t: not User.objects.get(pk=t.account.pk).is_active,
+    ),
     # web: divisions and audit
     Row("web:division_home", Kind.SIGNED_IN, perm=Perm.DIVISION_VIEW),
     Row("web:division_detail", Kind.DIVISION_READ, perm=Perm.DIVISION_VIEW),

@@ -53,6 +53,7 @@ def _division_field(model: type[models.Model]) -> str:
         Caseload: "child__division_code",
         ChangeLog: "division_code",
         AccessLog: "division_code",
+        User: "division__code",
     }
     try:
         return fields[model]

@@ -24,6 +24,7 @@ class Perm(StrEnum):
     DIVISION_IMPORT = "division.import"
     AUDIT_VIEW = "audit.view"
     CASELOAD_MANAGE = "caseload.manage"  # assign social workers to children
+    USER_MANAGE = "user.manage"  # create, deactivate, unlock accounts under one's division
 
 
 _WRITE = {Perm.CHILD_CREATE, Perm.CHILD_EDIT, Perm.CHILD_ARCHIVE, Perm.DOCUMENT_UPLOAD}
@@ -34,7 +35,13 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.DISTRICT_SPECIALIST: frozenset(
         _READ
         | _WRITE
-        | {Perm.CHILD_EXPORT, Perm.CHILD_VIEW_FULL_ID, Perm.CATEGORY_MANAGE, Perm.CASELOAD_MANAGE}
+        | {
+            Perm.CHILD_EXPORT,
+            Perm.CHILD_VIEW_FULL_ID,
+            Perm.CATEGORY_MANAGE,
+            Perm.CASELOAD_MANAGE,
+            Perm.USER_MANAGE,
+        }
     ),
     Role.STREET_SUPERVISOR: frozenset(_READ | _WRITE | {Perm.CHILD_EXPORT}),
     # Directors register and update children of their village; ID numbers stay masked on screen

@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from carenet.accounts.models import LEVEL_BY_LENGTH, ApiToken, Division, LoginFailure, User
+from carenet.accounts.models import LEVEL_BY_LENGTH, ROLE_LEVEL, ApiToken, Division, LoginFailure, Role, User
 from carenet.core.errors import CarenetError, RowErrors
 
 
@@ -270,3 +270,121 @@ def _nearest_ancestor(code: str, incoming: dict, existing: dict) -> str | None:
         if candidate in incoming or candidate in existing:
             return candidate
     return None
+
+
+# Which roles each manager may hand out: the district staffs its streets and villages; the city all.
+GRANTABLE_ROLES: dict[str, set[str]] = {
+    Role.CITY_ADMIN: set(Role.values),
+    Role.DISTRICT_SPECIALIST: {Role.STREET_SUPERVISOR, Role.VILLAGE_DIRECTOR, Role.SOCIAL_WORKER},
+}
+
+
+def _check_manager(actor: User, *, role: str, division: Division) -> None:
+    if role not in GRANTABLE_ROLES.get(actor.role, set()):
+        raise CarenetError(_("You may not create accounts with this role."), field="role")
+    if not actor.division_id or not division.code.startswith(actor.division.code):
+        raise CarenetError(_("This division is outside your jurisdiction."), field="division")
+    if division.level not in ROLE_LEVEL[Role(role)]:
+        raise CarenetError(
+            _("A %(role)s works at the level of %(levels)s.")
+            % {
+                "role": Role(role).label,
+                "levels": "、".join(str(level.label) for level in ROLE_LEVEL[Role(role)]),
+            },
+            field="division",
+        )
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: User,
+    username: str,
+    full_name: str,
+    role: str,
+    division: Division,
+    password: str,
+    phone: str = "",
+) -> User:
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    _check_manager(actor, role=role, division=division)
+    username = username.strip()
+    if not username:
+        raise CarenetError(_("The username is required."), field="username")
+    if User.objects.filter(username__iexact=username).exists():
+        raise CarenetError(_("This username is taken."), field="username")
+    name = full_name.strip()
+    user = User(
+        username=username, role=role, division=division, last_name=name[:1], first_name=name[1:], phone=phone
+    )
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise CarenetError(" ".join(exc.messages), field="password") from exc
+    user.set_password(password)
+    user.save()
+    _user_event(
+        actor,
+        user,
+        "create",
+        {"username": [None, username], "role": [None, role], "division": [None, division.code]},
+    )
+    return user
+
+
+@transaction.atomic
+def user_set_active(*, actor: User, user: User, active: bool) -> User:
+    _check_manager(actor, role=user.role, division=user.division)
+    if user.pk == actor.pk:
+        raise CarenetError(_("You cannot deactivate your own account."))
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    if not active:
+        token_revoke_all(user=user)
+        _end_sessions(user)
+    _user_event(actor, user, "update", {"is_active": [not active, active]})
+    return user
+
+
+@transaction.atomic
+def user_reset_password(*, actor: User, user: User, password: str) -> User:
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    _check_manager(actor, role=user.role, division=user.division)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise CarenetError(" ".join(exc.messages), field="password") from exc
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    LoginFailure.objects.filter(username=user.username).delete()  # a reset also lifts a lockout
+    token_revoke_all(user=user)
+    _end_sessions(user)
+    _user_event(actor, user, "update", {"password": ["", _("reset")]})
+    return user
+
+
+def _end_sessions(user: User) -> None:
+    """Sign the user out everywhere (sessions are server-side rows)."""
+    from django.contrib.sessions.models import Session
+
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == str(user.pk):
+            session.delete()
+
+
+def _user_event(actor: User, user: User, action: str, changes: dict) -> None:
+    from carenet.audit import events
+
+    events.change_recorded(
+        actor=actor,
+        entity="user",
+        entity_id=user.pk,
+        child_id=None,
+        division_code=user.division.code if user.division_id else "",
+        action=action,
+        changes=changes,
+    )

@@ -11,6 +11,7 @@ ENTITY_LABELS = {
     "category": _("Category"),
     "document": _("Document"),
     "caseload": _("Social worker assignment"),
+    "user": _("Account"),
 }
 # Stored access details are short codes (never personal data); these are their readable names.
 DETAIL_LABELS = {

@@ -83,6 +83,7 @@ class ChildTarget:
     membership: CategoryMembership
     document: ChildDocument
     caseload: Caseload  # an open assignment of the world's case worker (not a persona) to this child
+    account: User  # a staff account filed under the child's village (for the account-management routes)
     photo_bytes: bytes
     document_bytes: bytes
 
@@ -93,6 +94,7 @@ class ChildTarget:
             "category": self.membership,
             "document": self.document,
             "caseload": self.caseload,
+            "account": self.account,
         }[kind]
 
 
@@ -147,7 +149,12 @@ def build_world(city: Any, personas: Any, children: Any) -> World:
         )
         document.file.save("document.pdf", ContentFile(content), save=True)
         caseload = Caseload.objects.create(user=world.case_worker, child=child, assigned_by=approver)
-        world.children[key] = ChildTarget(key, child, member, membership, document, caseload, photo, content)
+        account = UserFactory(
+            username=f"matrix-account-{key}", role=Role.VILLAGE_DIRECTOR, division=child.division
+        )
+        world.children[key] = ChildTarget(
+            key, child, member, membership, document, caseload, account, photo, content
+        )
     for key in DIVISION_TARGETS:
         world.divisions[key] = DivisionTarget(key, getattr(city, key))
     return world

@@ -262,3 +262,58 @@ class CaseloadForm(forms.Form):
         self.fields["worker"].label_from_instance = lambda u: (
             f"{u.get_full_name() or u.username}（{u.organisation or u.username}）"
         )
+
+
+class DivisionCodeField(forms.CharField):
+    """Any division in the user's jurisdiction, typed as its code."""
+
+    def __init__(self, *, user: User, **kwargs: Any) -> None:
+        self.user = user
+        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "numeric", "maxlength": 12}))
+        super().__init__(max_length=12, **kwargs)
+
+    def clean(self, value: Any) -> Division:
+        code = super().clean(value).strip()
+        division = scope(
+            self.user, Division.objects.filter(code=code, code__startswith=self.user.division_code)
+        ).first()
+        if division is None:
+            raise forms.ValidationError(
+                _("Unknown division code %(code)s, or outside your jurisdiction."), params={"code": code}
+            )
+        return division
+
+
+class UserCreateForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    full_name = forms.CharField(label=_("Full name"), max_length=60)
+    role = forms.ChoiceField(label=_("Role"))
+    phone = forms.CharField(label=_("Phone"), max_length=20, required=False)
+    password = forms.CharField(
+        label=_("Initial password"),
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("At least 10 characters; tell it to the user in person."),
+    )
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        from carenet.accounts.models import Role
+        from carenet.accounts.services import GRANTABLE_ROLES
+
+        super().__init__(*args, **kwargs)
+        allowed = GRANTABLE_ROLES.get(user.role, set())
+        self.fields["role"].choices = [(v, label) for v, label in Role.choices if v in allowed]
+        self.fields["division"] = DivisionCodeField(
+            user=user,
+            label=_("Division code"),
+            help_text=_("Where the user works: village 12 digits, street 9, district 6."),
+        )
+        self.order_fields(["username", "full_name", "role", "division", "phone", "password"])
+
+
+class PasswordResetForm(forms.Form):
+    password = forms.CharField(label=_("New password"), widget=forms.PasswordInput(render_value=False))
+
+
+class UserSearchForm(forms.Form):
+    q = forms.CharField(label=_("Username or name"), required=False, max_length=60)
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)

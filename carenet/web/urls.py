@@ -1,6 +1,6 @@
 from django.urls import path
 
-from carenet.web.views import audit, auth, children, divisions, home
+from carenet.web.views import accounts, audit, auth, children, divisions, home
 
 app_name = "web"
 urlpatterns = [
@@ -26,6 +26,10 @@ urlpatterns = [
     path("divisions/", divisions.division_home, name="division_home"),
     path("divisions/import/", divisions.division_import, name="division_import"),
     path("divisions/<str:code>/", divisions.division_detail, name="division_detail"),
+    path("accounts/", accounts.user_list, name="user_list"),
+    path("accounts/new/", accounts.user_create, name="user_create"),
+    path("accounts/<int:pk>/", accounts.user_detail, name="user_detail"),
+    path("accounts/<int:pk>/active/", accounts.user_toggle_active, name="user_toggle_active"),
     path("audit/changes/", audit.changes, name="audit_changes"),
     path("audit/access/", audit.access, name="audit_access"),
 ]
