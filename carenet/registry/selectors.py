@@ -6,13 +6,14 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from carenet.accounts.jurisdiction import get_scoped_or_404, scope
-from carenet.accounts.models import User
+from carenet.accounts.models import Division, User
 from carenet.core import crypto, idnumber, pinyin
-from carenet.registry.models import ID_PURPOSE, CategoryMembership, Child
+from carenet.registry.models import ID_PURPOSE, CategoryMembership, Child, ChildStatus
 
 _IDLIKE = re.compile(r"^[0-9０-９][0-9０-９\s-]{13,}[0-9０-９xX]$")
 
@@ -88,3 +89,22 @@ def child_get(*, actor: User, pk: int | str) -> Child:
 
 def open_categories(child: Child) -> list[CategoryMembership]:
     return [m for m in child.categories.all() if m.end_date is None]
+
+
+def active_counts_by_subdivision(*, actor: User, parent: Division) -> list[tuple[Division, int]]:
+    """Active children per direct sub-division of `parent` (district -> streets, street -> villages),
+    in one grouped query over the codes' prefixes; only divisions and children the actor may see."""
+    subs = list(scope(actor, Division.objects.filter(parent=parent)).order_by("code"))
+    if not subs:
+        return []
+    width = len(subs[0].code)
+    children = scope(
+        actor, Child.objects.filter(status=ChildStatus.ACTIVE, division_code__startswith=parent.code)
+    )
+    counts = dict(
+        children.annotate(prefix=Substr("division_code", 1, width))
+        .values_list("prefix")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return [(d, counts.get(d.code, 0)) for d in subs]

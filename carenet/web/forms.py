@@ -109,21 +109,9 @@ class ChildForm(forms.Form):
         self.order_fields(["name", "id_number", "sex", "birth_date", "division"])
 
     def child_fields(self) -> dict[str, Any]:
-        data = self.cleaned_data
-        keys = (
-            "name",
-            "sex",
-            "birth_date",
-            "ethnicity",
-            "address",
-            "school",
-            "grade",
-            "health",
-            "disability_kind",
-            "disability_level",
-            "notes",
-        )
-        return {k: data[k] for k in keys}
+        from carenet.registry.services import CHILD_FIELDS
+
+        return {k: self.cleaned_data[k] for k in CHILD_FIELDS}
 
 
 class NewChildForm(ChildForm):

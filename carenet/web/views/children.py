@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.contrib import messages
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -39,6 +42,21 @@ def _filters(form: SearchForm) -> selectors.ChildFilters:
         age_min=data.get("age_min"),
         age_max=data.get("age_max"),
     )
+
+
+def _post_action(
+    request: HttpRequest, form: Any, action: Callable[[dict[str, Any]], object], *, done: str, invalid: str
+) -> None:
+    """Run a service with a bound form's data and report the outcome as a flash message."""
+    if not form.is_valid():
+        messages.error(request, invalid)
+        return
+    try:
+        action(form.cleaned_data)
+    except CarenetError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
 
 
 @require(Perm.CHILD_VIEW)
@@ -140,22 +158,7 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require(Perm.CHILD_EDIT)
 def child_edit(request: HttpRequest, pk: int) -> HttpResponse:
     child = selectors.child_get(actor=request.user, pk=pk)
-    initial = {
-        f: getattr(child, f)
-        for f in (
-            "name",
-            "sex",
-            "birth_date",
-            "ethnicity",
-            "address",
-            "school",
-            "grade",
-            "health",
-            "disability_kind",
-            "disability_level",
-            "notes",
-        )
-    }
+    initial = {f: getattr(child, f) for f in services.CHILD_FIELDS}
     initial["division"] = child.division.code
     form = ChildForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
     form.fields["id_number"].help_text = _("Leave empty to keep the recorded number (%(masked)s).") % {
@@ -188,20 +191,13 @@ def child_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def child_archive(request: HttpRequest, pk: int) -> HttpResponse:
     child = selectors.child_get(actor=request.user, pk=pk)
-    form = ArchiveForm(request.POST)
-    if form.is_valid():
-        try:
-            services.child_archive(
-                actor=request.user,
-                child=child,
-                reason=form.cleaned_data["reason"],
-                note=form.cleaned_data["note"],
-            )
-            messages.success(request, _("The record is archived."))
-        except CarenetError as exc:
-            messages.error(request, exc.message)
-    else:
-        messages.error(request, _("Choose why the record is archived."))
+    _post_action(
+        request,
+        ArchiveForm(request.POST),
+        lambda d: services.child_archive(actor=request.user, child=child, reason=d["reason"], note=d["note"]),
+        done=_("The record is archived."),
+        invalid=_("Choose why the record is archived."),
+    )
     return redirect("web:child_detail", pk=child.pk)
 
 
@@ -233,19 +229,7 @@ def child_photo(request: HttpRequest, pk: int) -> HttpResponse:
 def _member_form_view(request: HttpRequest, child: Child, member: FamilyMember | None) -> HttpResponse:
     initial = {}
     if member is not None:
-        initial = {
-            f: getattr(member, f)
-            for f in (
-                "name",
-                "relationship",
-                "is_guardian",
-                "phone",
-                "status",
-                "status_since",
-                "status_until",
-                "evidence_note",
-            )
-        }
+        initial = {f: getattr(member, f) for f in services.MEMBER_FIELDS}
     form = MemberForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -283,15 +267,13 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def category_open(request: HttpRequest, pk: int) -> HttpResponse:
     child = selectors.child_get(actor=request.user, pk=pk)
-    form = CategoryOpenForm(request.POST)
-    if form.is_valid():
-        try:
-            services.category_open(actor=request.user, child=child, **form.cleaned_data)
-            messages.success(request, _("Category added."))
-        except CarenetError as exc:
-            messages.error(request, exc.message)
-    else:
-        messages.error(request, _("Fill in the category, the start date and the reason."))
+    _post_action(
+        request,
+        CategoryOpenForm(request.POST),
+        lambda d: services.category_open(actor=request.user, child=child, **d),
+        done=_("Category added."),
+        invalid=_("Fill in the category, the start date and the reason."),
+    )
     return redirect("web:child_detail", pk=child.pk)
 
 
@@ -323,21 +305,15 @@ def category_close(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
     child = selectors.child_get(actor=request.user, pk=pk)
-    form = DocumentForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            services.document_add(
-                actor=request.user,
-                child=child,
-                kind=form.cleaned_data["kind"],
-                title=form.cleaned_data["title"],
-                upload=form.cleaned_data["file"],
-            )
-            messages.success(request, _("Document attached."))
-        except CarenetError as exc:
-            messages.error(request, exc.message)
-    else:
-        messages.error(request, _("Choose a file to attach."))
+    _post_action(
+        request,
+        DocumentForm(request.POST, request.FILES),
+        lambda d: services.document_add(
+            actor=request.user, child=child, kind=d["kind"], title=d["title"], upload=d["file"]
+        ),
+        done=_("Document attached."),
+        invalid=_("Choose a file to attach."),
+    )
     return redirect("web:child_detail", pk=child.pk)
 
 
@@ -367,15 +343,13 @@ def document_download(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def caseload_assign(request: HttpRequest, pk: int) -> HttpResponse:
     child = selectors.child_get(actor=request.user, pk=pk)
-    form = CaseloadForm(request.POST, child=child)
-    if form.is_valid():
-        try:
-            services.caseload_assign(actor=request.user, child=child, worker=form.cleaned_data["worker"])
-            messages.success(request, _("Social worker assigned."))
-        except CarenetError as exc:
-            messages.error(request, exc.message)
-    else:
-        messages.error(request, _("Choose a social worker whose area covers this child."))
+    _post_action(
+        request,
+        CaseloadForm(request.POST, child=child),
+        lambda d: services.caseload_assign(actor=request.user, child=child, worker=d["worker"]),
+        done=_("Social worker assigned."),
+        invalid=_("Choose a social worker whose area covers this child."),
+    )
     return redirect("web:child_detail", pk=child.pk)
 
 

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Count
-from django.db.models.functions import Substr
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -12,7 +10,7 @@ from carenet.accounts.jurisdiction import get_scoped_or_404, scope
 from carenet.accounts.models import Division
 from carenet.accounts.permissions import Perm
 from carenet.core.errors import RowErrors
-from carenet.registry.models import Child, ChildStatus
+from carenet.registry import selectors
 from carenet.web.forms import DivisionImportForm
 from carenet.web.views.common import require
 
@@ -25,20 +23,7 @@ def division_home(request: HttpRequest) -> HttpResponse:
 @require(Perm.DIVISION_VIEW)
 def division_detail(request: HttpRequest, code: str) -> HttpResponse:
     division = get_scoped_or_404(request.user, Division.objects.all(), code=code)
-    subs = list(scope(request.user, Division.objects.filter(parent=division)).order_by("code"))
-    counts: dict[str, int] = {}
-    if subs and division.code.startswith(request.user.division.code):
-        width = len(subs[0].code)
-        children = scope(
-            request.user,
-            Child.objects.filter(status=ChildStatus.ACTIVE, division_code__startswith=division.code),
-        )
-        counts = dict(
-            children.annotate(p=Substr("division_code", 1, width))
-            .values_list("p")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
+    rows = selectors.active_counts_by_subdivision(actor=request.user, parent=division)
     ancestors = list(
         scope(
             request.user,
@@ -52,7 +37,7 @@ def division_detail(request: HttpRequest, code: str) -> HttpResponse:
         "web/divisions/detail.html",
         {
             "division": division,
-            "rows": [(d, counts.get(d.code, 0)) for d in subs],
+            "rows": rows,
             "ancestors": ancestors,
             "in_scope": division.code.startswith(request.user.division.code),
         },
