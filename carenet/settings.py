@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "carenet.accounts",
     "carenet.registry",
     "carenet.audit",
+    "carenet.visits",
+    "carenet.problems",
     "carenet.web",
 ]
 
@@ -175,6 +177,28 @@ if WHITENOISE_USE_FINDERS:
 MEDIA_ROOT = Path(os.environ.get("CARENET_MEDIA_ROOT", VAR_DIR / "media"))
 MAX_PHOTO_BYTES = envint("CARENET_MAX_PHOTO_KB", 2048) * 1024
 MAX_DOCUMENT_BYTES = envint("CARENET_MAX_DOCUMENT_KB", 10240) * 1024
+# Visit photos arrive base64-encoded in the visit's JSON (compressed on the phone first).
+MAX_VISIT_PHOTO_BYTES = envint("CARENET_MAX_VISIT_PHOTO_KB", 600) * 1024
+MAX_VISIT_PHOTOS = envint("CARENET_MAX_VISIT_PHOTOS", 4)
+# How far back a visit may be dated (an offline phone may upload days later).
+VISIT_MAX_AGE_DAYS = envint("CARENET_VISIT_MAX_AGE_DAYS", 90)
+VISIT_DUE_SOON_DAYS = envint("CARENET_VISIT_DUE_SOON_DAYS", 7)
+# Days a problem's owner has to resolve it, by severity; past it the problem escalates one level up.
+PROBLEM_DEADLINE_DAYS = {
+    "critical": envint("CARENET_PROBLEM_DAYS_CRITICAL", 2),
+    "serious": envint("CARENET_PROBLEM_DAYS_SERIOUS", 7),
+    "general": envint("CARENET_PROBLEM_DAYS_GENERAL", 30),
+}
+# E-mail for urgent notifications: off unless CARENET_EMAIL_HOST is set (in-app notifications always work).
+NOTIFY_EMAIL = {
+    "backend": os.environ.get("CARENET_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
+    "host": os.environ.get("CARENET_EMAIL_HOST", ""),
+    "port": envint("CARENET_EMAIL_PORT", 25),
+    "username": os.environ.get("CARENET_EMAIL_USER", ""),
+    "password": os.environ.get("CARENET_EMAIL_PASSWORD", ""),
+    "use_tls": envbool("CARENET_EMAIL_TLS", False),
+    "from": os.environ.get("CARENET_EMAIL_FROM", "carenet@localhost"),
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

@@ -34,6 +34,7 @@ CASELOAD_ROLES = {Role.SOCIAL_WORKER}
 def _division_field(model: type[models.Model]) -> str:
     """Each scoped model names the path to the 12-digit division code it is filed under."""
     from carenet.audit.models import AccessLog, ChangeLog
+    from carenet.problems.models import Problem, ProblemAction
     from carenet.registry.models import (
         Caseload,
         CategoryMembership,
@@ -42,6 +43,7 @@ def _division_field(model: type[models.Model]) -> str:
         FamilyMember,
         Household,
     )
+    from carenet.visits.models import Visit, VisitPhoto, VisitSchedule
 
     fields: dict[type[models.Model], str] = {
         Division: "code",
@@ -54,6 +56,11 @@ def _division_field(model: type[models.Model]) -> str:
         ChangeLog: "division_code",
         AccessLog: "division_code",
         User: "division__code",
+        Visit: "division_code",
+        VisitPhoto: "visit__division_code",
+        VisitSchedule: "division_code",
+        Problem: "division_code",
+        ProblemAction: "problem__division_code",
     }
     try:
         return fields[model]
@@ -64,14 +71,27 @@ def _division_field(model: type[models.Model]) -> str:
 
 
 def _child_field(model: type[models.Model]) -> str | None:
+    from carenet.problems.models import Problem, ProblemAction
     from carenet.registry.models import CategoryMembership, Child, ChildDocument, FamilyMember
+    from carenet.visits.models import Visit, VisitPhoto, VisitSchedule
 
     return {
         Child: "id",
         FamilyMember: "child_id",
         CategoryMembership: "child_id",
         ChildDocument: "child_id",
+        Visit: "child_id",
+        VisitPhoto: "visit__child_id",
+        VisitSchedule: "child_id",
+        Problem: "child_id",
+        ProblemAction: "problem__child_id",
     }.get(model)
+
+
+# Models with expression indexes on the district (6) and street (9) part of their own division_code.
+SUBSTR_INDEXED = {"registry.Child", "visits.Visit", "visits.VisitSchedule", "problems.Problem"}
+# Models that belong to one person rather than to a place: each user sees only their own rows.
+PERSONAL = {"problems.Notification": "recipient"}
 
 
 def scope(user: User, queryset: QuerySet[M]) -> QuerySet[M]:
@@ -80,6 +100,8 @@ def scope(user: User, queryset: QuerySet[M]) -> QuerySet[M]:
     if not user.is_authenticated or not user.is_active:
         return queryset.none()
     role = user.role
+    if model._meta.label in PERSONAL:
+        return queryset.filter(**{PERSONAL[model._meta.label]: user})
     if model is Division:
         return _scope_divisions(user, queryset)
     if role in TERRITORIAL_ROLES and user.division_id:
@@ -89,8 +111,8 @@ def scope(user: User, queryset: QuerySet[M]) -> QuerySet[M]:
         # correctly (its LIKE-prefix estimate made it walk the whole table by id, 0.5 s at 1M).
         if len(code) == 12:
             return queryset.filter(**{field: code})
-        if model._meta.label == "registry.Child" and len(code) in (6, 9):
-            # Matches the expression indexes child_district_id / child_street_id (registry.Child).
+        if model._meta.label in SUBSTR_INDEXED and len(code) in (6, 9):
+            # Matches the expression indexes on Substr(division_code, 1, 6 / 9) (e.g. child_district_id).
             return queryset.filter(Exact(Substr(field, 1, len(code)), code))
         return queryset.filter(**{f"{field}__startswith": code})
     if role in CASELOAD_ROLES:

@@ -25,6 +25,10 @@ class Perm(StrEnum):
     AUDIT_VIEW = "audit.view"
     CASELOAD_MANAGE = "caseload.manage"  # assign social workers to children
     USER_MANAGE = "user.manage"  # create, deactivate, unlock accounts under one's division
+    VISIT_RECORD = "visit.record"  # record a home visit for a child one can see
+    VISIT_REVIEW = "visit.review"  # supervise visits: mark checked, send back, sample
+    VISIT_RULES = "visit.rules"  # set visit frequencies (city defaults; a district's overrides)
+    PROBLEM_HANDLE = "problem.handle"  # act on problems found: notes, progress, resolve, verify, close
 
 
 _WRITE = {Perm.CHILD_CREATE, Perm.CHILD_EDIT, Perm.CHILD_ARCHIVE, Perm.DOCUMENT_UPLOAD}
@@ -41,13 +45,19 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.CATEGORY_MANAGE,
             Perm.CASELOAD_MANAGE,
             Perm.USER_MANAGE,
+            Perm.VISIT_RECORD,
+            Perm.VISIT_REVIEW,
+            Perm.VISIT_RULES,
+            Perm.PROBLEM_HANDLE,
         }
     ),
-    Role.STREET_SUPERVISOR: frozenset(_READ | _WRITE | {Perm.CHILD_EXPORT}),
+    Role.STREET_SUPERVISOR: frozenset(
+        _READ | _WRITE | {Perm.CHILD_EXPORT, Perm.VISIT_RECORD, Perm.VISIT_REVIEW, Perm.PROBLEM_HANDLE}
+    ),
     # Directors register and update children of their village; ID numbers stay masked on screen
     # (they type them in, they do not need to read them back).
-    Role.VILLAGE_DIRECTOR: frozenset(_READ | _WRITE),
-    Role.SOCIAL_WORKER: frozenset({Perm.CHILD_VIEW, Perm.DOCUMENT_UPLOAD}),
+    Role.VILLAGE_DIRECTOR: frozenset(_READ | _WRITE | {Perm.VISIT_RECORD, Perm.PROBLEM_HANDLE}),
+    Role.SOCIAL_WORKER: frozenset({Perm.CHILD_VIEW, Perm.DOCUMENT_UPLOAD, Perm.VISIT_RECORD}),
     Role.CHARITY_STAFF: frozenset({Perm.DIVISION_VIEW}),
     Role.AUDITOR: frozenset(_READ | {Perm.AUDIT_VIEW, Perm.CHILD_EXPORT}),
 }

@@ -32,6 +32,7 @@ from carenet.registry.models import (
     FamilyMember,
     Household,
 )
+from carenet.registry.signals import child_changed
 
 CHILD_FIELDS = (
     "name",
@@ -259,7 +260,8 @@ def child_update(
         if key not in CHILD_FIELDS:
             raise TypeError(f"unknown child field {key}")
         setattr(child, key, value)
-    if division is not None and division.pk != child.division_id:
+    moved = division is not None and division.pk != child.division_id
+    if moved:
         _check_division(actor, division)
         child.division, child.division_code = division, division.code
     number = child.id_number if id_number is None else id_number
@@ -283,6 +285,8 @@ def child_update(
     changes = events.diff(before, events.snapshot(child, {"id_number": child.id_number}))
     if changes:
         _log(actor, "child", child.pk, child.pk, child.division_code, "update", changes)
+    if moved:
+        child_changed.send(sender=Child, child_ids=[child.pk], moved=True)
     return child
 
 
@@ -306,6 +310,7 @@ def child_archive(*, actor: User, child: Child, reason: str, note: str = "") -> 
         "archive",
         events.diff(before, events.snapshot(child)),
     )
+    child_changed.send(sender=Child, child_ids=[child.pk], moved=False)
     return child
 
 
@@ -327,6 +332,7 @@ def child_restore(*, actor: User, child: Child) -> Child:
         "restore",
         events.diff(before, events.snapshot(child)),
     )
+    child_changed.send(sender=Child, child_ids=[child.pk], moved=False)
     return child
 
 
@@ -429,6 +435,7 @@ def category_open(
             "reason": [None, reason],
         },
     )
+    child_changed.send(sender=Child, child_ids=[child.pk], moved=False)
     return membership
 
 
@@ -455,6 +462,7 @@ def category_close(
         "update",
         {"end_date": [None, end_date.isoformat()], "end_reason": ["", reason]},
     )
+    child_changed.send(sender=Child, child_ids=[membership.child_id], moved=False)
     return membership
 
 

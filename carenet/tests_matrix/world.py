@@ -12,13 +12,16 @@ Tree (carenet/conftest.py):  天津市 12 ─ 津南区 120112 ─ 双港镇 120
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.files.base import ContentFile
 
 from carenet.accounts.models import Division, Role, User
+from carenet.problems.models import Problem
 from carenet.registry.models import Caseload, CategoryMembership, Child, ChildDocument, FamilyMember
+from carenet.visits.models import Visit
 
 ALL = frozenset({"own", "sibling_village", "other_street", "other_district"})
 CHILD_TARGETS = ("own", "sibling_village", "other_street", "other_district")
@@ -86,6 +89,9 @@ class ChildTarget:
     account: User  # a staff account filed under the child's village (for the account-management routes)
     photo_bytes: bytes
     document_bytes: bytes
+    visit: Visit | None = None  # a visit recorded by the world's case worker, with one photo
+    problem: Problem | None = None  # an open problem raised on that visit
+    visit_photo_bytes: bytes = b""
 
     def obj(self, kind: str) -> Any:
         return {
@@ -95,6 +101,9 @@ class ChildTarget:
             "document": self.document,
             "caseload": self.caseload,
             "account": self.account,
+            "visit": self.visit,
+            "visit_photo": self.visit.photos.first() if self.visit else None,
+            "problem": self.problem,
         }[kind]
 
 
@@ -114,8 +123,6 @@ class World:
 
 
 def build_world(city: Any, personas: Any, children: Any) -> World:
-    import datetime as dt
-
     from carenet.tests_support.factories import UserFactory
 
     approver = personas.city_admin
@@ -152,9 +159,43 @@ def build_world(city: Any, personas: Any, children: Any) -> World:
         account = UserFactory(
             username=f"matrix-account-{key}", role=Role.VILLAGE_DIRECTOR, division=child.division
         )
-        world.children[key] = ChildTarget(
-            key, child, member, membership, document, caseload, account, photo, content
-        )
+        target = ChildTarget(key, child, member, membership, document, caseload, account, photo, content)
+        target.visit, target.problem, target.visit_photo_bytes = _visit_and_problem(key, child, approver)
+        world.children[key] = target
     for key in DIVISION_TARGETS:
         world.divisions[key] = DivisionTarget(key, getattr(city, key))
     return world
+
+
+def _visit_and_problem(key: str, child: Child, actor: User) -> tuple[Visit, Problem, bytes]:
+    """A stored visit (with one photo) and an open problem on it, made directly (not through services)."""
+    import uuid
+
+    from carenet.visits.models import VisitPhoto
+    from carenet.visits.schedule import refresh
+
+    visit = Visit.objects.create(
+        client_id=uuid.uuid5(uuid.NAMESPACE_URL, f"matrix-visit-{key}"),
+        child=child,
+        division_code=child.division_code,
+        visited_on=dt.date.today() - dt.timedelta(days=3),
+        recorded_by=actor,
+        body_hash="0" * 64,
+        living="good",
+        notes=f"走访记录-{key}",
+    )
+    photo_bytes = b"\xff\xd8\xff\xe0" + f"matrix-visit-photo-{key}".encode()
+    photo = VisitPhoto(visit=visit, content_type="image/jpeg", size=len(photo_bytes))
+    photo.file.save("visit.jpg", ContentFile(photo_bytes), save=True)
+    problem = Problem.objects.create(
+        child=child,
+        visit=visit,
+        division_code=child.division_code,
+        category="schooling",
+        severity="general",
+        description=f"问题-{key}",
+        deadline=dt.date.today() + dt.timedelta(days=10),
+        raised_by=actor,
+    )
+    refresh([child.pk])
+    return visit, problem, photo_bytes

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from carenet.web import urls_mobile, urls_problems, urls_visits
 from carenet.web.views import accounts, audit, auth, children, divisions, home
 
 app_name = "web"
@@ -33,3 +34,4 @@ urlpatterns = [
     path("audit/changes/", audit.changes, name="audit_changes"),
     path("audit/access/", audit.access, name="audit_access"),
 ]
+urlpatterns += urls_visits.urlpatterns + urls_problems.urlpatterns + urls_mobile.urlpatterns

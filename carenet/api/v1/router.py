@@ -6,7 +6,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
-from carenet.api.v1 import auth, children, divisions, errors, me
+from carenet.api.v1 import auth, children, divisions, errors, me, problems, visits
 from carenet.api.v1.security import ApiTokenAuth, SessionCsrfAuth
 
 
@@ -29,3 +29,5 @@ api.add_router("/auth", auth.router)
 api.add_router("/me", me.router)
 api.add_router("/children", children.router)
 api.add_router("/divisions", divisions.router)
+api.add_router("/visits", visits.router)
+api.add_router("/problems", problems.router)

@@ -1,0 +1,7 @@
+"""Authorization-matrix rows for the visits routes (joined into ROWS by tests/test_authorization_matrix.py)."""
+
+from __future__ import annotations
+
+from carenet.tests_matrix.checks import Row
+
+ROWS: list[Row] = []

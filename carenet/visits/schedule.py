@@ -1,0 +1,158 @@
+"""When is each child next due for a visit.
+
+The rule: every open category of the child that has a visit rule sets a deadline: its interval counted
+from the later of the last visit and the day the category opened (a category opened after the last visit
+starts its own clock; a child never visited is due one interval after the category opened). The earliest
+deadline wins, so the strictest category decides. Rules are the city's defaults unless the child's district
+has its own for that category.
+
+`refresh()` recomputes VisitSchedule rows for some children; it runs inside the transaction that changed
+them (a visit stored, a category opened or closed, a child moved, archived or restored, a rule changed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+
+from django.db.models import Max
+from django.dispatch import receiver
+
+from carenet.registry.models import CategoryMembership, Child, ChildStatus
+from carenet.registry.signals import child_changed
+
+CHUNK = 2000
+
+# The city-wide defaults a new installation starts with (editable on the rules page).
+DEFAULT_INTERVALS: dict[str, int] = {  # the same as migration 0002_default_rules
+    "orphan_scattered": 30,
+    "orphan_institutional": 90,
+    "de_facto_unsupported": 30,
+    "guardianship_lacking": 30,
+    "left_behind": 30,
+    "poor_family": 90,
+    "disabled": 90,
+    "migrant": 90,
+}
+
+
+@dataclass(frozen=True)
+class Due:
+    next_due_on: dt.date
+    interval_days: int
+    category: str
+
+
+def compute_due(
+    open_categories: Iterable[tuple[str, dt.date]], last_visit: dt.date | None, intervals: dict[str, int]
+) -> Due | None:
+    """The next due date for a child, or None when no open category of theirs has a visit rule."""
+    best: Due | None = None
+    for category, start in open_categories:
+        days = intervals.get(category)
+        if not days:
+            continue
+        base = max(last_visit, start) if last_visit else start
+        due = Due(base + dt.timedelta(days=days), days, category)
+        if best is None or (due.next_due_on, due.interval_days) < (best.next_due_on, best.interval_days):
+            best = due
+    return best
+
+
+class Rules:
+    """The rules in force, read once: city defaults overlaid with each district's overrides."""
+
+    def __init__(self) -> None:
+        from carenet.visits.models import VisitRule
+
+        self.city: dict[str, int] = {}
+        self.district: dict[str, dict[str, int]] = defaultdict(dict)
+        for category, district, days in VisitRule.objects.filter(valid_to__isnull=True).values_list(
+            "category", "district_code", "interval_days"
+        ):
+            if district:
+                self.district[district][category] = days
+            else:
+                self.city[category] = days
+
+    def intervals(self, division_code: str) -> dict[str, int]:
+        override = self.district.get(division_code[:6])
+        return {**self.city, **override} if override else self.city
+
+
+def _chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:
+    it = iter(ids)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def refresh(child_ids: Iterable[int], *, rules: Rules | None = None) -> int:
+    """Recompute the schedule rows of these children; returns how many are now scheduled."""
+    from carenet.visits.models import Visit, VisitSchedule
+
+    rules = rules or Rules()
+    scheduled = 0
+    for chunk in _chunks(child_ids, CHUNK):
+        kids = dict(
+            Child.objects.filter(pk__in=chunk, status=ChildStatus.ACTIVE).values_list("id", "division_code")
+        )
+        categories: dict[int, list[tuple[str, dt.date]]] = defaultdict(list)
+        for child_id, category, start in CategoryMembership.objects.filter(
+            child_id__in=kids, end_date__isnull=True
+        ).values_list("child_id", "category", "start_date"):
+            categories[child_id].append((category, start))
+        last = dict(
+            Visit.objects.filter(child_id__in=kids)
+            .values("child_id")
+            .annotate(m=Max("visited_on"))
+            .values_list("child_id", "m")
+        )
+        rows = []
+        for child_id, code in kids.items():
+            due = compute_due(categories[child_id], last.get(child_id), rules.intervals(code))
+            if due is not None:
+                rows.append(
+                    VisitSchedule(
+                        child_id=child_id,
+                        division_code=code,
+                        interval_days=due.interval_days,
+                        category=due.category,
+                        last_visit_on=last.get(child_id),
+                        next_due_on=due.next_due_on,
+                    )
+                )
+        keep = {row.child_id for row in rows}
+        VisitSchedule.objects.filter(child_id__in=[c for c in chunk if c not in keep]).delete()
+        if rows:
+            VisitSchedule.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["child"],
+                update_fields=["division_code", "interval_days", "category", "last_visit_on", "next_due_on"],
+            )
+        scheduled += len(rows)
+    return scheduled
+
+
+def refresh_under(division_code: str) -> int:
+    """Recompute every active child under a division (after a rule change there)."""
+    qs = Child.objects.filter(status=ChildStatus.ACTIVE)
+    if division_code:
+        qs = qs.filter(division_code__startswith=division_code)
+    return refresh(qs.order_by("id").values_list("id", flat=True).iterator(chunk_size=CHUNK))
+
+
+@receiver(child_changed)
+def _on_child_changed(sender: object, child_ids: list[int], moved: bool = False, **kwargs: object) -> None:
+    if moved:
+        from carenet.problems.models import Problem
+        from carenet.visits.models import Visit
+
+        # A moved child's visits and problems follow it, so its new village's staff see its history.
+        for child_id, code in Child.objects.filter(pk__in=child_ids).values_list("id", "division_code"):
+            Visit.objects.filter(child_id=child_id).update(division_code=code)
+            Problem.objects.filter(child_id=child_id).update(division_code=code)
+    refresh(child_ids)

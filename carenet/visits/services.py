@@ -1,0 +1,275 @@
+"""Writes for home visits: record one (exactly once per client id), set visit rules.
+
+Every function is one transaction: it either all lands or nothing does."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from PIL import Image, UnidentifiedImageError
+
+from carenet.accounts.jurisdiction import scope
+from carenet.accounts.models import User
+from carenet.accounts.permissions import Perm, has_perm
+from carenet.audit import events
+from carenet.core.errors import CarenetError, PermissionDeniedError
+from carenet.registry.models import Child, ChildStatus
+from carenet.visits import schedule
+from carenet.visits.models import Visit, VisitPhoto, VisitRule
+
+# The visit's own answers (everything but the child, the date, photos and problems).
+VISIT_FIELDS = (
+    "met_child",
+    "met_guardian",
+    "met_others",
+    "living",
+    "living_note",
+    "guardian_present",
+    "guardian_capable",
+    "guardianship_change",
+    "school_enrolled",
+    "school_attending",
+    "grade",
+    "dropout_risk",
+    "health",
+    "safety_concern",
+    "needs",
+    "notes",
+    "latitude",
+    "longitude",
+    "location_accuracy",
+)
+PHOTO_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+
+
+def body_hash(payload: dict[str, Any]) -> str:
+    """SHA-256 of a request body in canonical form: key order and whitespace do not matter."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class ProblemInput:
+    category: str
+    severity: str
+    description: str
+    owner_kind: str = "street"
+    owner_department: str = ""
+
+
+@dataclass
+class VisitInput:
+    client_id: uuid.UUID
+    child_id: int
+    visited_on: dt.date
+    fields: dict[str, Any] = field(default_factory=dict)
+    photos: list[bytes] = field(default_factory=list)
+    problems: list[ProblemInput] = field(default_factory=list)
+
+
+def _require(actor: User, perm: Perm) -> None:
+    if not has_perm(actor, perm):
+        raise PermissionDeniedError(_("Your role may not do this."))
+
+
+class VisitConflict(CarenetError):
+    """The client id is taken by a different visit (another body, or another account)."""
+
+
+def _check_photo(data: bytes, index: int) -> str:
+    name = f"photos[{index}]"
+    if len(data) > settings.MAX_VISIT_PHOTO_BYTES:
+        raise CarenetError(
+            _("The photo is %(size)d KB; the limit is %(limit)d KB.")
+            % {"size": len(data) // 1024, "limit": settings.MAX_VISIT_PHOTO_BYTES // 1024},
+            field=name,
+        )
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.verify()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as exc:
+        raise CarenetError(_("The photo is not a readable image (JPEG, PNG or WebP)."), field=name) from exc
+    kind = PHOTO_TYPES.get(image.format or "")
+    if kind is None:
+        raise CarenetError(_("The photo is not a readable image (JPEG, PNG or WebP)."), field=name)
+    return kind
+
+
+def _check_date(visited_on: dt.date, child: Child) -> None:
+    today = timezone.localdate()
+    if visited_on > today:
+        raise CarenetError(_("The visit date is in the future."), field="visited_on")
+    if visited_on < child.birth_date:
+        raise CarenetError(_("The visit date is before the child's birth."), field="visited_on")
+    if visited_on < today - dt.timedelta(days=settings.VISIT_MAX_AGE_DAYS):
+        raise CarenetError(
+            _("The visit date is more than %(days)d days ago.") % {"days": settings.VISIT_MAX_AGE_DAYS},
+            field="visited_on",
+        )
+
+
+def _replay(existing: Visit, actor: User, digest: str) -> tuple[Visit, bool]:
+    if existing.recorded_by_id != actor.pk or existing.body_hash != digest:
+        raise VisitConflict(
+            _("This visit id was already used for a different visit; the device must make a new id."),
+            field="client_id",
+        )
+    return existing, False
+
+
+def record_visit(*, actor: User, data: VisitInput, digest: str) -> tuple[Visit, bool]:
+    """Store a visit once. Returns (visit, created): created is False for a replay of the same body.
+
+    `digest` is body_hash() of the request as the client sent it: a retry with the same id and the same
+    body is answered with the stored visit; the same id with anything else is a VisitConflict."""
+    _require(actor, Perm.VISIT_RECORD)
+    existing = Visit.objects.filter(client_id=data.client_id).first()
+    if existing is not None:
+        return _replay(existing, actor, digest)
+    child = scope(actor, Child.objects.filter(status=ChildStatus.ACTIVE)).filter(pk=data.child_id).first()
+    if child is None:
+        raise CarenetError(_("There is no active child with this id in your jurisdiction."), field="child")
+    _check_date(data.visited_on, child)
+    if len(data.photos) > settings.MAX_VISIT_PHOTOS:
+        raise CarenetError(
+            _("At most %(n)d photos per visit.") % {"n": settings.MAX_VISIT_PHOTOS}, field="photos"
+        )
+    kinds = [_check_photo(photo, i) for i, photo in enumerate(data.photos)]
+    unknown = set(data.fields) - set(VISIT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown visit fields: {sorted(unknown)}")
+    try:
+        with transaction.atomic():
+            return _store(actor, child, data, digest, kinds), True
+    except IntegrityError:
+        # Another request with the same client id committed first (concurrent retries): answer as a replay.
+        existing = Visit.objects.filter(client_id=data.client_id).first()
+        if existing is None:
+            raise
+        return _replay(existing, actor, digest)
+
+
+def _store(actor: User, child: Child, data: VisitInput, digest: str, kinds: list[str]) -> Visit:
+    from carenet.problems import services as problems
+    from carenet.visits.models import VisitSchedule
+
+    current = VisitSchedule.objects.filter(child=child).first()
+    due_on = current.next_due_on if current is not None else None
+    visit = Visit(
+        client_id=data.client_id,
+        child=child,
+        division_code=child.division_code,
+        visited_on=data.visited_on,
+        recorded_by=actor,
+        body_hash=digest,
+        due_on=due_on,
+        on_time=due_on is None or data.visited_on <= due_on,
+        **data.fields,
+    )
+    visit.full_clean(exclude=["child", "recorded_by", "client_id", "body_hash", "division_code"])
+    visit.save(force_insert=True)
+    extension = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+    for position, (photo, kind) in enumerate(zip(data.photos, kinds, strict=True)):
+        item = VisitPhoto(visit=visit, content_type=kind, size=len(photo), position=position)
+        item.file.save(f"visit.{extension[kind]}", ContentFile(photo), save=True)
+    events.change_recorded(
+        actor=actor,
+        entity="visit",
+        entity_id=visit.pk,
+        child_id=child.pk,
+        division_code=child.division_code,
+        action="create",
+        changes={"visited_on": [None, data.visited_on.isoformat()], "photos": [None, len(data.photos)]},
+    )
+    for index, problem in enumerate(data.problems):
+        try:
+            problems.problem_raise(
+                actor=actor,
+                child=child,
+                visit=visit,
+                category=problem.category,
+                severity=problem.severity,
+                description=problem.description,
+                owner_kind=problem.owner_kind,
+                owner_department=problem.owner_department,
+            )
+        except CarenetError as exc:
+            raise CarenetError(exc.message, field=f"problems[{index}].{exc.field or 'description'}") from exc
+    schedule.refresh([child.pk])
+    return visit
+
+
+@transaction.atomic
+def rule_set(
+    *, actor: User, category: str, interval_days: int | None, district_code: str = "", note: str = ""
+) -> VisitRule | None:
+    """Set (or, for a district with interval_days None, remove) the visit frequency for one category.
+
+    The city sets the defaults (district_code ""); a district specialist sets overrides for their own
+    district only. The rule in force is closed, never edited, and every child it concerns is rescheduled."""
+    _require(actor, Perm.VISIT_RULES)
+    from carenet.accounts.models import Role
+    from carenet.registry.models import Category
+    from carenet.visits.models import Interval
+
+    if category not in Category.values:
+        raise CarenetError(_("Unknown category."), field="category")
+    if interval_days is not None and interval_days not in Interval.values:
+        raise CarenetError(_("Choose one of the listed frequencies."), field="interval_days")
+    own = actor.division.code if actor.division_id else ""
+    if district_code:
+        if len(district_code) != 6 or not district_code.isdigit():
+            raise CarenetError(_("A district code has 6 digits."), field="district")
+        if actor.role != Role.CITY_ADMIN and own != district_code:
+            raise PermissionDeniedError(_("You may set visit rules only for your own district."))
+    elif actor.role != Role.CITY_ADMIN:
+        raise PermissionDeniedError(_("Only the city sets the default visit rules."))
+    elif interval_days is None:
+        raise CarenetError(
+            _("The city default cannot be removed; choose a frequency."), field="interval_days"
+        )
+    now = timezone.now()
+    current = (
+        VisitRule.objects.select_for_update()
+        .filter(category=category, district_code=district_code, valid_to__isnull=True)
+        .first()
+    )
+    if current is not None and current.interval_days == interval_days:
+        return current
+    if current is not None:
+        current.valid_to = now
+        current.save(update_fields=["valid_to"])
+    rule = None
+    if interval_days is not None:
+        rule = VisitRule.objects.create(
+            category=category,
+            district_code=district_code,
+            interval_days=interval_days,
+            note=note,
+            set_by=actor,
+        )
+    events.change_recorded(
+        actor=actor,
+        entity="visit_rule",
+        entity_id=(rule or current).pk,
+        child_id=None,
+        division_code=district_code or own,
+        action="update" if current else "create",
+        changes={
+            "category": [category, category],
+            "interval_days": [current.interval_days if current else None, interval_days],
+        },
+    )
+    schedule.refresh_under(district_code)
+    return rule

@@ -1,0 +1,5 @@
+"""Web routes for mobile pages (included into the "web" namespace by carenet/web/urls.py)."""
+
+from django.urls import path  # noqa: F401
+
+urlpatterns: list = []
