@@ -113,7 +113,9 @@ class Visit(models.Model):
     met_child = models.BooleanField(_("met the child"), default=True)
     met_guardian = models.BooleanField(_("met the guardian"), default=False)
     met_others = models.CharField(_("others met"), max_length=100, blank=True)
-    living = models.CharField(_("living situation"), max_length=10, choices=LivingSituation.choices)
+    living = models.CharField(
+        _("living situation"), max_length=10, choices=LivingSituation.choices, blank=True, default=""
+    )
     living_note = models.CharField(_("living situation notes"), max_length=300, blank=True)
     guardian_present = models.BooleanField(_("guardian present"), null=True, blank=True)
     guardian_capable = models.BooleanField(_("guardian able to care"), null=True, blank=True)

@@ -1,0 +1,161 @@
+"""Reads for visits: work lists (overdue, due soon, never visited), rollups up the hierarchy, visit lists.
+
+Everything starts from scope(). Work lists and rollups read only VisitSchedule (one row per scheduled child),
+never the visits themselves, so their cost does not grow with the years of visit history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Substr
+from django.utils import timezone
+
+from carenet.accounts.jurisdiction import get_scoped_or_404, scope, under
+from carenet.accounts.models import Division, User
+from carenet.visits.models import Visit, VisitSchedule
+
+
+@dataclass(frozen=True)
+class Counts:
+    scheduled: int = 0
+    overdue: int = 0
+    due_soon: int = 0
+    never_visited: int = 0
+
+    @property
+    def on_time(self) -> int:
+        return self.scheduled - self.overdue
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Share of scheduled children whose visit is not overdue today (None when nobody is scheduled)."""
+        return self.on_time / self.scheduled if self.scheduled else None
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            self.scheduled + other.scheduled,
+            self.overdue + other.overdue,
+            self.due_soon + other.due_soon,
+            self.never_visited + other.never_visited,
+        )
+
+
+def _today(today: dt.date | None) -> dt.date:
+    return today or timezone.localdate()
+
+
+def _soon(today: dt.date) -> dt.date:
+    return today + dt.timedelta(days=settings.VISIT_DUE_SOON_DAYS)
+
+
+def _count_filters(today: dt.date) -> dict[str, Count]:
+    return {
+        "scheduled": Count("child_id"),
+        "overdue": Count("child_id", filter=Q(next_due_on__lt=today)),
+        "due_soon": Count("child_id", filter=Q(next_due_on__gte=today, next_due_on__lte=_soon(today))),
+        "never_visited": Count("child_id", filter=Q(last_visit_on__isnull=True)),
+    }
+
+
+def schedules(actor: User) -> QuerySet[VisitSchedule]:
+    return scope(actor, VisitSchedule.objects.all())
+
+
+def schedules_under(actor: User, division: Division | None) -> QuerySet[VisitSchedule]:
+    qs = schedules(actor)
+    if division is not None and division.pk != actor.division_id:
+        qs = under(qs, division.code)
+    return qs
+
+
+def counts(actor: User, *, division: Division | None = None, today: dt.date | None = None) -> Counts:
+    """The actor's counts, or those under one division of their jurisdiction, in one aggregate query."""
+    qs = schedules_under(actor, division)
+    return Counts(**qs.aggregate(**_count_filters(_today(today))))
+
+
+@dataclass
+class WorkList:
+    today: dt.date
+    counts: Counts
+    overdue: list[VisitSchedule] = field(default_factory=list)
+    due_soon: list[VisitSchedule] = field(default_factory=list)
+    never_visited: list[VisitSchedule] = field(default_factory=list)
+
+
+def worklist(
+    actor: User, *, division: Division | None = None, today: dt.date | None = None, limit: int = 200
+) -> WorkList:
+    """Who must be visited: most overdue first, then due within VISIT_DUE_SOON_DAYS, then never visited.
+    Each list holds at most `limit` children; the counts are complete."""
+    today = _today(today)
+    rows = (
+        schedules_under(actor, division)
+        .select_related("child", "child__division")
+        .order_by("next_due_on", "child_id")
+    )
+    return WorkList(
+        today=today,
+        counts=counts(actor, division=division, today=today),
+        overdue=list(rows.filter(next_due_on__lt=today)[:limit]),
+        due_soon=list(rows.filter(next_due_on__gte=today, next_due_on__lte=_soon(today))[:limit]),
+        never_visited=list(rows.filter(last_visit_on__isnull=True)[:limit]),
+    )
+
+
+@dataclass(frozen=True)
+class RollupRow:
+    division: Division
+    counts: Counts
+
+
+def rollup(actor: User, parent: Division, *, today: dt.date | None = None) -> tuple[list[RollupRow], Counts]:
+    """Counts per direct sub-division of `parent` (city → districts → streets → villages) in one grouped query,
+    and the total for `parent` itself. Only divisions and children the actor may see."""
+    today = _today(today)
+    subs = list(scope(actor, Division.objects.filter(parent=parent)).order_by("code"))
+    total = counts(actor, division=parent, today=today)
+    if not subs:
+        return [], total
+    width = len(subs[0].code)
+    grouped = (
+        schedules_under(actor, parent)
+        .annotate(prefix=Substr("division_code", 1, width))
+        .values("prefix")
+        .annotate(**_count_filters(today))
+        .order_by()
+    )
+    by_prefix = {
+        row["prefix"]: Counts(row["scheduled"], row["overdue"], row["due_soon"], row["never_visited"])
+        for row in grouped
+    }
+    return [RollupRow(d, by_prefix.get(d.code, Counts())) for d in subs], total
+
+
+def visit_list(
+    actor: User,
+    *,
+    child_id: int | None = None,
+    division_code: str = "",
+    review_state: str = "",
+    recorded_by: int | None = None,
+) -> QuerySet[Visit]:
+    qs = scope(actor, Visit.objects.all())
+    if child_id is not None:
+        qs = qs.filter(child_id=child_id)
+    if division_code:
+        qs = under(qs, division_code)
+    if review_state:
+        qs = qs.filter(review_state=review_state)
+    if recorded_by is not None:
+        qs = qs.filter(recorded_by_id=recorded_by)
+    return qs.select_related("child", "recorded_by").order_by("-id")
+
+
+def visit_get(actor: User, pk: int) -> Visit:
+    return get_scoped_or_404(
+        actor, Visit.objects.select_related("child", "recorded_by", "reviewed_by"), pk=pk
+    )
