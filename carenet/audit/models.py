@@ -12,6 +12,9 @@ ENTITY_LABELS = {
     "document": _("Document"),
     "caseload": _("Social worker assignment"),
     "user": _("Account"),
+    "visit": _("Visit"),
+    "visit_rule": _("Visit rule"),
+    "problem": _("Problem"),
 }
 # Stored access details are short codes (never personal data); these are their readable names.
 DETAIL_LABELS = {
