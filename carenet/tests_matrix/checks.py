@@ -204,6 +204,8 @@ def marker(row: Row, target: Any) -> bytes:
         return target.photo_bytes
     if row.shows == "document":
         return target.document_bytes
+    if row.shows == "visit_photo":
+        return target.visit_photo_bytes
     if row.shows == "account":
         return target.account.username.encode()
     return target.child.name.encode()

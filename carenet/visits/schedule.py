@@ -137,6 +137,37 @@ def refresh(child_ids: Iterable[int], *, rules: Rules | None = None) -> int:
     return scheduled
 
 
+def after_visit(child: Child, current: object | None, visited_on: dt.date) -> None:
+    """The cheap refresh for the hot path (a visit just stored): the last visit is the later of the stored
+    one and this one, so only the open categories and the rules need reading."""
+    from carenet.visits.models import VisitSchedule
+
+    previous = getattr(current, "last_visit_on", None)
+    last = max(previous, visited_on) if previous else visited_on
+    categories = list(
+        CategoryMembership.objects.filter(child_id=child.pk, end_date__isnull=True).values_list(
+            "category", "start_date"
+        )
+    )
+    due = compute_due(categories, last, Rules().intervals(child.division_code))
+    if due is None:
+        if current is not None:
+            VisitSchedule.objects.filter(child_id=child.pk).delete()
+        return
+    row = VisitSchedule(
+        child_id=child.pk,
+        division_code=child.division_code,
+        interval_days=due.interval_days,
+        category=due.category,
+        last_visit_on=last,
+        next_due_on=due.next_due_on,
+    )
+    if current is None:
+        row.save(force_insert=True)
+    else:
+        row.save(force_update=True)
+
+
 def refresh_under(division_code: str) -> int:
     """Recompute every active child under a division (after a rule change there)."""
     qs = Child.objects.filter(status=ChildStatus.ACTIVE)

@@ -119,7 +119,9 @@ def _check_date(visited_on: dt.date, child: Child) -> None:
         )
 
 
-def _replay(existing: Visit, actor: User, digest: str) -> tuple[Visit, bool]:
+def replay(existing: Visit, actor: User, digest: str) -> tuple[Visit, bool]:
+    """The answer to a visit whose client id is already stored: the stored visit when the same account sent
+    the same body again, else a VisitConflict (the id is taken)."""
     if existing.recorded_by_id != actor.pk or existing.body_hash != digest:
         raise VisitConflict(
             _("This visit id was already used for a different visit; the device must make a new id."),
@@ -128,15 +130,19 @@ def _replay(existing: Visit, actor: User, digest: str) -> tuple[Visit, bool]:
     return existing, False
 
 
-def record_visit(*, actor: User, data: VisitInput, digest: str) -> tuple[Visit, bool]:
+def record_visit(
+    *, actor: User, data: VisitInput, digest: str, looked_up: bool = False
+) -> tuple[Visit, bool]:
     """Store a visit once. Returns (visit, created): created is False for a replay of the same body.
 
     `digest` is body_hash() of the request as the client sent it: a retry with the same id and the same
-    body is answered with the stored visit; the same id with anything else is a VisitConflict."""
+    body is answered with the stored visit; the same id with anything else is a VisitConflict.
+    `looked_up`: the caller has just found no visit with this client id (skips a second lookup; a
+    concurrent insert is still caught by the unique index)."""
     _require(actor, Perm.VISIT_RECORD)
-    existing = Visit.objects.filter(client_id=data.client_id).first()
+    existing = None if looked_up else Visit.objects.filter(client_id=data.client_id).first()
     if existing is not None:
-        return _replay(existing, actor, digest)
+        return replay(existing, actor, digest)
     child = scope(actor, Child.objects.filter(status=ChildStatus.ACTIVE)).filter(pk=data.child_id).first()
     if child is None:
         raise CarenetError(_("There is no active child with this id in your jurisdiction."), field="child")
@@ -149,18 +155,26 @@ def record_visit(*, actor: User, data: VisitInput, digest: str) -> tuple[Visit, 
     unknown = set(data.fields) - set(VISIT_FIELDS)
     if unknown:
         raise TypeError(f"unknown visit fields: {sorted(unknown)}")
+    written: list[VisitPhoto] = []
     try:
         with transaction.atomic():
-            return _store(actor, child, data, digest, kinds), True
-    except IntegrityError:
-        # Another request with the same client id committed first (concurrent retries): answer as a replay.
-        existing = Visit.objects.filter(client_id=data.client_id).first()
-        if existing is None:
+            return _store(actor, child, data, digest, kinds, written), True
+    except BaseException as exc:
+        for photo in written:  # the rows rolled back: their files must not stay on disk
+            photo.file.delete(save=False)
+        if not isinstance(exc, IntegrityError):
             raise
-        return _replay(existing, actor, digest)
+
+    # Another request with the same client id committed first (concurrent retries): answer as a replay.
+    existing = Visit.objects.filter(client_id=data.client_id).first()
+    if existing is None:  # the unique index refused something else: surface it rather than guess
+        raise IntegrityError("visit insert refused")
+    return replay(existing, actor, digest)
 
 
-def _store(actor: User, child: Child, data: VisitInput, digest: str, kinds: list[str]) -> Visit:
+def _store(
+    actor: User, child: Child, data: VisitInput, digest: str, kinds: list[str], written: list[VisitPhoto]
+) -> Visit:
     from carenet.problems import services as problems
     from carenet.visits.models import VisitSchedule
 
@@ -179,10 +193,6 @@ def _store(actor: User, child: Child, data: VisitInput, digest: str, kinds: list
     )
     visit.full_clean(exclude=["child", "recorded_by", "client_id", "body_hash", "division_code"])
     visit.save(force_insert=True)
-    extension = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
-    for position, (photo, kind) in enumerate(zip(data.photos, kinds, strict=True)):
-        item = VisitPhoto(visit=visit, content_type=kind, size=len(photo), position=position)
-        item.file.save(f"visit.{extension[kind]}", ContentFile(photo), save=True)
     events.change_recorded(
         actor=actor,
         entity="visit",
@@ -206,7 +216,14 @@ def _store(actor: User, child: Child, data: VisitInput, digest: str, kinds: list
             )
         except CarenetError as exc:
             raise CarenetError(exc.message, field=f"problems[{index}].{exc.field or 'description'}") from exc
-    schedule.refresh([child.pk])
+    schedule.after_visit(child, current, data.visited_on)
+    # Files last: everything that can refuse the visit has run; a failure after this point still removes
+    # them (record_visit deletes what is in `written` when the transaction rolls back).
+    extension = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+    for position, (photo, kind) in enumerate(zip(data.photos, kinds, strict=True)):
+        item = VisitPhoto(visit=visit, content_type=kind, size=len(photo), position=position)
+        written.append(item)
+        item.file.save(f"visit.{extension[kind]}", ContentFile(photo), save=True)
     return visit
 
 

@@ -19,6 +19,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, ValidationError
 
 from carenet.core.errors import CarenetError, PermissionDeniedError
+from carenet.visits.services import VisitConflict
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,11 @@ def install(api: NinjaAPI) -> None:
     @api.exception_handler(PermissionDeniedError)
     def permission_denied(request: HttpRequest, exc: PermissionDeniedError) -> HttpResponse:
         return api.create_response(request, {"detail": exc.message}, status=403)
+
+    @api.exception_handler(VisitConflict)  # ninja picks the handler by the exception's MRO: this one wins
+    def visit_conflict(request: HttpRequest, exc: VisitConflict) -> HttpResponse:
+        detail = [{"loc": ["body", exc.field or "client_id"], "msg": exc.message, "type": "conflict"}]
+        return api.create_response(request, {"detail": detail}, status=409)
 
     @api.exception_handler(CarenetError)
     def rule_broken(request: HttpRequest, exc: CarenetError) -> HttpResponse:
