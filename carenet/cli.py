@@ -27,6 +27,8 @@ def _serve(args: list[str]) -> None:
     cmd = [
         gunicorn,
         "carenet.wsgi:application",
+        "--config",
+        "python:carenet.gunicorn_conf",  # the master's escalation timer (problems past their deadline)
         "--bind",
         bind,
         "--workers",
