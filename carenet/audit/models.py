@@ -25,6 +25,20 @@ DETAIL_LABELS = {
     "api create": _("API create"),
     "api update": _("API update"),
     "api list": _("API list"),
+    "api visit record": _("API: visit recorded"),
+    "api visit replay": _("API: visit re-sent"),
+    "api visits": _("API: visit list"),
+    "api visit": _("API: one visit"),
+    "api visit photo": _("API: visit photo"),
+    "api visits due": _("API: visit work list"),
+}
+# Details that carry a record number ("visit 12"): their readable form, the number filled in.
+NUMBERED_DETAIL_LABELS = {
+    "document": _("document %(n)s"),
+    "visit": _("visit %(n)s"),
+    "visit photo": _("visit photo %(n)s"),
+    "problem": _("problem %(n)s"),
+    "api problem": _("API: problem %(n)s"),
 }
 
 

@@ -31,7 +31,9 @@ def change_items(changes: dict[str, list[Any]]) -> list[tuple[str, Any, Any]]:
 
 
 def _field_labels() -> dict[str, dict[str, Any]]:
+    from carenet.problems.models import Problem
     from carenet.registry.models import CategoryMembership, Child, ChildDocument, FamilyMember, Household
+    from carenet.visits.models import Visit, VisitRule
 
     models = {
         "child": Child,
@@ -39,6 +41,9 @@ def _field_labels() -> dict[str, dict[str, Any]]:
         "member": FamilyMember,
         "category": CategoryMembership,
         "document": ChildDocument,
+        "visit": Visit,
+        "visit_rule": VisitRule,
+        "problem": Problem,
     }
     labels: dict[str, dict[str, Any]] = {}
     for entity, model in models.items():
@@ -57,7 +62,13 @@ def entity_label(entity: str) -> Any:
 def field_label(entity: str, key: str) -> Any:
     from django.utils.translation import gettext_lazy as _
 
-    extra = {"id_number": _("ID number"), "caseworker": _("Social worker")}
+    extra = {
+        "id_number": _("ID number"),
+        "caseworker": _("Social worker"),
+        "action": _("Action"),
+        "text": _("Text"),
+        "photos": _("Photos"),
+    }
     return _field_labels().get(entity, {}).get(key) or extra.get(key, key)
 
 
@@ -65,8 +76,14 @@ def field_label(entity: str, key: str) -> Any:
 def access_detail(detail: str) -> Any:
     from carenet.audit.models import DETAIL_LABELS
 
-    if detail.startswith("document "):
-        from django.utils.translation import gettext as _
+    from carenet.audit.models import NUMBERED_DETAIL_LABELS
 
-        return _("document %(n)s") % {"n": detail.split(" ", 1)[1]}
-    return DETAIL_LABELS.get(detail, detail)
+    if detail in DETAIL_LABELS:
+        return DETAIL_LABELS[detail]
+    # "visit photo 12", "api problem 7 resolve": the longest known prefix followed by a number
+    words = detail.split(" ")
+    for cut in range(len(words) - 1, 0, -1):
+        prefix, rest = " ".join(words[:cut]), words[cut:]
+        if prefix in NUMBERED_DETAIL_LABELS and rest[0].isdigit():
+            return " ".join([str(NUMBERED_DETAIL_LABELS[prefix] % {"n": rest[0]}), *rest[1:]])
+    return detail
