@@ -74,9 +74,7 @@ def field_label(entity: str, key: str) -> Any:
 
 @register.filter
 def access_detail(detail: str) -> Any:
-    from carenet.audit.models import DETAIL_LABELS
-
-    from carenet.audit.models import NUMBERED_DETAIL_LABELS
+    from carenet.audit.models import DETAIL_LABELS, NUMBERED_DETAIL_LABELS
 
     if detail in DETAIL_LABELS:
         return DETAIL_LABELS[detail]
