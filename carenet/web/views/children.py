@@ -30,6 +30,7 @@ from carenet.web.forms import (
     apply_error,
 )
 from carenet.web.views.common import paginate, require
+from carenet.web.views.visits import child_visits
 
 
 def _filters(form: SearchForm) -> selectors.ChildFilters:
@@ -151,6 +152,7 @@ def child_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         "can_manage_caseload": has_perm(request.user, Perm.CASELOAD_MANAGE),
         "caseload_form": CaseloadForm(child=child) if has_perm(request.user, Perm.CASELOAD_MANAGE) else None,
+        **child_visits(request.user, child.pk),
     }
     return render(request, "web/children/detail.html", context)
 
