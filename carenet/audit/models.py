@@ -31,6 +31,9 @@ DETAIL_LABELS = {
     "api visit": _("API: one visit"),
     "api visit photo": _("API: visit photo"),
     "api visits due": _("API: visit work list"),
+    "worklist": _("visit work list"),
+    "visit review": _("visit review list"),
+    "home": _("home page work list"),
 }
 # Details that carry a record number ("visit 12"): their readable form, the number filled in.
 NUMBERED_DETAIL_LABELS = {
@@ -51,6 +54,7 @@ class ChangeLog(models.Model):
         ARCHIVE = "archive", _("Archived")
         RESTORE = "restore", _("Restored")
         DELETE = "delete", _("Removed")
+        REVIEW = "review", _("Reviewed")
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")

@@ -68,6 +68,8 @@ def field_label(entity: str, key: str) -> Any:
         "action": _("Action"),
         "text": _("Text"),
         "photos": _("Photos"),
+        "note": _("Note"),
+        "sampled": _("Drawn in a sample"),
     }
     return _field_labels().get(entity, {}).get(key) or extra.get(key, key)
 
