@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from carenet.accounts.models import Division, DivisionLevel, User
 from carenet.accounts.services import divisions_import
-from carenet.demo import places, staff
+from carenet.demo import places, staff, visits
 from carenet.demo.population import PopulationStats, VillageContext, populate
 from carenet.registry.models import Caseload, Child, ChildStatus
 
@@ -30,6 +30,7 @@ class DemoResult:
     population: PopulationStats
     caseload: int
     seconds: float
+    visits: visits.VisitStats | None = None
 
 
 def demo_build(
@@ -61,6 +62,9 @@ def demo_build(
             workers=workers,
         )
         caseload = _assign_caseload(users)
+        visit_stats = visits.populate_visits(
+            users=users, seed=f"{seed}:visits", today=timezone.localdate(), log=log, workers=workers
+        )
     return DemoResult(
         divisions=imported.created + imported.updated + imported.unchanged,
         organisations=len(orgs),
@@ -68,6 +72,7 @@ def demo_build(
         population=stats,
         caseload=caseload,
         seconds=time.monotonic() - started,
+        visits=visit_stats,
     )
 
 

@@ -8,7 +8,6 @@ from playwright.sync_api import expect
 
 from carenet.problems.models import Problem
 from carenet.problems.tests.conftest import overdue_by
-from carenet.web.tests.conftest import browser, chromium_executable, page, screenshot  # noqa: F401
 from carenet.web.tests.test_browser import assert_no_horizontal_scroll, sign_in
 
 pytestmark = [pytest.mark.browser]

@@ -26,9 +26,9 @@ from playwright.sync_api import expect
 
 from carenet.problems.models import Problem
 from carenet.registry import services as registry
+from carenet.tests_support.browser import PHONE, _open_page
 from carenet.visits.models import Visit, VisitPhoto, VisitRule
 from carenet.visits.schedule import DEFAULT_INTERVALS
-from carenet.web.tests.conftest import PHONE, _open_page
 from carenet.web.tests.test_browser import sign_in
 
 pytestmark = [pytest.mark.browser]

@@ -1,4 +1,5 @@
-"""Real-browser fixtures: a live server, one headless Chromium per test process, and pages sized like
+"""A pytest plugin (loaded for every test by pyproject's addopts, so every app's tests share ONE browser
+per process): real-browser fixtures: a live server, one headless Chromium per test process, and pages sized like
 the phones village directors actually use (360 x 740) or like an office desktop.
 
 * Chromium is Debian's /usr/bin/chromium (or $CARENET_CHROMIUM), driven by Playwright's bundled
@@ -24,7 +25,7 @@ import pytest
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
