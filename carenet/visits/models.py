@@ -73,14 +73,17 @@ class VisitSchedule(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["next_due_on"], name="sched_due"),
+            # Every work list is ordered (next_due_on, child_id): with child_id last in each index, a page of
+            # "due soon" stops after its rows instead of walking every child due on the first day (400 ms
+            # for the city at 1M children with next_due_on alone).
+            models.Index(fields=["next_due_on", "child"], name="sched_due"),
             models.Index(
-                fields=["division_code", "next_due_on"],
+                fields=["division_code", "next_due_on", "child"],
                 name="sched_div_due",
-                opclasses=["varchar_pattern_ops", "date_ops"],
+                opclasses=["varchar_pattern_ops", "date_ops", "int8_ops"],
             ),
-            models.Index(Substr("division_code", 1, 6), "next_due_on", name="sched_district_due"),
-            models.Index(Substr("division_code", 1, 9), "next_due_on", name="sched_street_due"),
+            models.Index(Substr("division_code", 1, 6), "next_due_on", "child", name="sched_district_due"),
+            models.Index(Substr("division_code", 1, 9), "next_due_on", "child", name="sched_street_due"),
         ]
 
     def __str__(self) -> str:

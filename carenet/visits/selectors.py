@@ -117,9 +117,8 @@ def rollup(actor: User, parent: Division, *, today: dt.date | None = None) -> tu
     and the total for `parent` itself. Only divisions and children the actor may see."""
     today = _today(today)
     subs = list(scope(actor, Division.objects.filter(parent=parent)).order_by("code"))
-    total = counts(actor, division=parent, today=today)
     if not subs:
-        return [], total
+        return [], counts(actor, division=parent, today=today)
     width = len(subs[0].code)
     grouped = (
         schedules_under(actor, parent)
@@ -132,6 +131,8 @@ def rollup(actor: User, parent: Division, *, today: dt.date | None = None) -> tu
         row["prefix"]: Counts(row["scheduled"], row["overdue"], row["due_soon"], row["never_visited"])
         for row in grouped
     }
+    # The total is the sum of every group (one scan, not two): each village lies under exactly one prefix.
+    total = sum(by_prefix.values(), Counts())
     return [RollupRow(d, by_prefix.get(d.code, Counts())) for d in subs], total
 
 
