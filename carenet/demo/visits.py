@@ -36,6 +36,7 @@ from carenet.problems.models import Notification, Problem, ProblemAction
 from carenet.registry.models import CategoryMembership, Child, ChildStatus
 from carenet.visits.models import Visit, VisitSchedule
 from carenet.visits.schedule import Rules, compute_due
+from carenet.visits.services import VISIT_FIELDS
 
 HISTORY_DAYS = 120  # how far back the demo's visit history goes
 
@@ -48,25 +49,7 @@ VISIT_COLUMNS = (
     "recorded_by_id",
     "received_at",
     "body_hash",
-    "met_child",
-    "met_guardian",
-    "met_others",
-    "living",
-    "living_note",
-    "guardian_present",
-    "guardian_capable",
-    "guardianship_change",
-    "school_enrolled",
-    "school_attending",
-    "grade",
-    "dropout_risk",
-    "health",
-    "safety_concern",
-    "needs",
-    "notes",
-    "latitude",
-    "longitude",
-    "location_accuracy",
+    *VISIT_FIELDS,  # the answers, in the order the service knows them
     "due_on",
     "on_time",
     "review_state",
