@@ -57,7 +57,13 @@ def compute_due(
             continue
         base = max(last_visit, start) if last_visit else start
         due = Due(base + dt.timedelta(days=days), days, category)
-        if best is None or (due.next_due_on, due.interval_days) < (best.next_due_on, best.interval_days):
+        # Ties go to the stricter rule, then to the category code, so the recorded category never depends
+        # on the order the memberships were read in.
+        if best is None or (due.next_due_on, due.interval_days, due.category) < (
+            best.next_due_on,
+            best.interval_days,
+            best.category,
+        ):
             best = due
     return best
 
