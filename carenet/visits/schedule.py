@@ -17,12 +17,17 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
+from typing import TYPE_CHECKING
 
 from django.db.models import Max
 from django.dispatch import receiver
 
+from carenet.accounts.jurisdiction import under
 from carenet.registry.models import CategoryMembership, Child, ChildStatus
 from carenet.registry.signals import child_changed
+
+if TYPE_CHECKING:
+    from carenet.visits.models import VisitSchedule
 
 CHUNK = 2000
 
@@ -95,6 +100,19 @@ def _chunks(ids: Iterable[int], size: int) -> Iterator[list[int]]:
         yield chunk
 
 
+def _row(child_id: int, division_code: str, due: Due, last_visit: dt.date | None) -> VisitSchedule:
+    from carenet.visits.models import VisitSchedule
+
+    return VisitSchedule(
+        child_id=child_id,
+        division_code=division_code,
+        interval_days=due.interval_days,
+        category=due.category,
+        last_visit_on=last_visit,
+        next_due_on=due.next_due_on,
+    )
+
+
 def refresh(child_ids: Iterable[int], *, rules: Rules | None = None) -> int:
     """Recompute the schedule rows of these children; returns how many are now scheduled."""
     from carenet.visits.models import Visit, VisitSchedule
@@ -120,16 +138,7 @@ def refresh(child_ids: Iterable[int], *, rules: Rules | None = None) -> int:
         for child_id, code in kids.items():
             due = compute_due(categories[child_id], last.get(child_id), rules.intervals(code))
             if due is not None:
-                rows.append(
-                    VisitSchedule(
-                        child_id=child_id,
-                        division_code=code,
-                        interval_days=due.interval_days,
-                        category=due.category,
-                        last_visit_on=last.get(child_id),
-                        next_due_on=due.next_due_on,
-                    )
-                )
+                rows.append(_row(child_id, code, due, last.get(child_id)))
         keep = {row.child_id for row in rows}
         VisitSchedule.objects.filter(child_id__in=[c for c in chunk if c not in keep]).delete()
         if rows:
@@ -160,14 +169,7 @@ def after_visit(child: Child, current: object | None, visited_on: dt.date) -> No
         if current is not None:
             VisitSchedule.objects.filter(child_id=child.pk).delete()
         return
-    row = VisitSchedule(
-        child_id=child.pk,
-        division_code=child.division_code,
-        interval_days=due.interval_days,
-        category=due.category,
-        last_visit_on=last,
-        next_due_on=due.next_due_on,
-    )
+    row = _row(child.pk, child.division_code, due, last)
     if current is None:
         row.save(force_insert=True)
     else:
@@ -178,7 +180,7 @@ def refresh_under(division_code: str) -> int:
     """Recompute every active child under a division (after a rule change there)."""
     qs = Child.objects.filter(status=ChildStatus.ACTIVE)
     if division_code:
-        qs = qs.filter(division_code__startswith=division_code)
+        qs = under(qs, division_code)
     return refresh(qs.order_by("id").values_list("id", flat=True).iterator(chunk_size=CHUNK))
 
 

@@ -20,13 +20,13 @@ from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from carenet.accounts.jurisdiction import scope
-from carenet.accounts.models import User
+from carenet.accounts.models import Role, User
 from carenet.accounts.permissions import Perm, has_perm
 from carenet.audit import events
 from carenet.core.errors import CarenetError, PermissionDeniedError
-from carenet.registry.models import Child, ChildStatus
+from carenet.registry.models import Category, Child, ChildStatus
 from carenet.visits import schedule
-from carenet.visits.models import Visit, VisitPhoto, VisitRule
+from carenet.visits.models import Interval, Visit, VisitPhoto, VisitRule, VisitSchedule
 
 # The visit's own answers (everything but the child, the date, photos and problems).
 VISIT_FIELDS = (
@@ -176,7 +176,6 @@ def _store(
     actor: User, child: Child, data: VisitInput, digest: str, kinds: list[str], written: list[VisitPhoto]
 ) -> Visit:
     from carenet.problems import services as problems
-    from carenet.visits.models import VisitSchedule
 
     current = VisitSchedule.objects.filter(child=child).first()
     due_on = current.next_due_on if current is not None else None
@@ -236,10 +235,6 @@ def rule_set(
     The city sets the defaults (district_code ""); a district specialist sets overrides for their own
     district only. The rule in force is closed, never edited, and every child it concerns is rescheduled."""
     _require(actor, Perm.VISIT_RULES)
-    from carenet.accounts.models import Role
-    from carenet.registry.models import Category
-    from carenet.visits.models import Interval
-
     if category not in Category.values:
         raise CarenetError(_("Unknown category."), field="category")
     if interval_days is not None and interval_days not in Interval.values:
