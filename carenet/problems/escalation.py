@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from carenet.accounts.models import Role, User
 from carenet.audit.models import ChangeLog
 from carenet.problems.models import ActionKind, Level, Notification, Problem, ProblemAction
-from carenet.problems.services import ACTIVE_STATES, NOTIFICATION_TEXT, deadline_for
+from carenet.problems.services import NOTIFICATION_TEXT, deadline_for, overdue_q
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ DIGEST_AFTER = 10  # more escalations than this for one person in one chunk: one
 
 def overdue(today: dt.date) -> QuerySet[Problem]:
     """Problems whose owner still has to act, past their deadline, not yet at the top level."""
-    return Problem.objects.filter(state__in=ACTIVE_STATES, deadline__lt=today, level__lt=Level.CITY)
+    return Problem.objects.filter(overdue_q(today), level__lt=Level.CITY)
 
 
 def escalate_overdue(today: dt.date | None = None, *, chunk: int = CHUNK) -> int:

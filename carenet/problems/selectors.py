@@ -18,7 +18,7 @@ from django.utils import timezone
 from carenet.accounts.jurisdiction import get_scoped_or_404, scope
 from carenet.accounts.models import Role, User
 from carenet.problems.models import Level, Notification, Problem, ProblemAction, ProblemState, Severity
-from carenet.problems.services import ACTIVE_STATES
+from carenet.problems.services import ACTIVE_STATES, overdue_q
 
 LIST_ALL = "all"
 LIST_SUPERVISION = "supervision"
@@ -32,12 +32,6 @@ class ProblemFilters:
     level: int | None = None
     overdue: bool = False
     child_id: int | None = None
-
-
-def overdue_q(today: dt.date) -> Q:
-    """The owner still has to act and the deadline has passed (resolved ones wait on the checker, not
-    on the owner, so their deadline no longer counts)."""
-    return Q(state__in=ACTIVE_STATES, deadline__lt=today)
 
 
 def is_overdue(problem: Problem, today: dt.date | None = None) -> bool:

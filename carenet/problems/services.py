@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -48,6 +49,14 @@ DEPARTMENT_MAX = Problem._meta.get_field("owner_department").max_length or 100
 
 # States whose owner still has to act: the deadline runs and, once past, the problem escalates.
 ACTIVE_STATES = (ProblemState.OPEN, ProblemState.IN_PROGRESS)
+
+
+def overdue_q(today: dt.date) -> Q:
+    """The owner still has to act and the deadline has passed (resolved ones wait on the checker, not
+    on the owner, so their deadline no longer counts)."""
+    return Q(state__in=ACTIVE_STATES, deadline__lt=today)
+
+
 # Roles above the village: they supervise (close, reassign) what the village and its owner do.
 SUPERVISING_ROLES = {Role.STREET_SUPERVISOR, Role.DISTRICT_SPECIALIST, Role.CITY_ADMIN}
 

@@ -22,8 +22,8 @@ from pydantic import Field, field_validator
 
 from carenet.accounts.models import Division, User
 from carenet.accounts.permissions import Perm, has_perm
-from carenet.api.v1.common import CHILD_COUNT_CAP, Page, PageParams, paginate
-from carenet.api.v1.errors import AuditUnavailable, FieldError
+from carenet.api.v1.common import CHILD_COUNT_CAP, Page, PageParams, fail_closed, paginate, person_name
+from carenet.api.v1.errors import FieldError
 from carenet.api.v1.security import current_user
 from carenet.audit import events
 from carenet.audit.models import AccessLog
@@ -148,7 +148,7 @@ def child_list(request: HttpRequest, params: Query[ChildListParams]) -> dict[str
         for c in paged.rows
     ]
     if full:
-        _record(
+        fail_closed(
             lambda: events.accesses_recorded(
                 actor=user,
                 children=[(r["id"], r["division_code"]) for r in results if r["id_number"]],
@@ -245,21 +245,6 @@ class ChildDetail(Schema):
     updated_at: dt.datetime
 
 
-def _person(user: User | None) -> str:
-    if user is None:
-        return ""
-    return f"{user.last_name}{user.first_name}".strip() or user.username
-
-
-def _record(write: Any) -> None:
-    """Run an audit write; any failure turns into a 503 with no data (the caller has not returned yet)."""
-    try:
-        write()
-    except Exception as exc:  # fail closed whatever went wrong, and say so in the log
-        logger.exception("access record not written; response withheld")
-        raise AuditUnavailable from exc
-
-
 def _member(m: FamilyMember, full: bool) -> dict[str, Any]:
     return {
         "id": m.pk,
@@ -287,8 +272,8 @@ def _category(m: CategoryMembership) -> dict[str, Any]:
         "is_open": m.is_open,
         "reason": m.reason,
         "end_reason": m.end_reason,
-        "approved_by": _person(m.approved_by),
-        "ended_by": _person(m.ended_by) if m.ended_by_id else None,
+        "approved_by": person_name(m.approved_by),
+        "ended_by": person_name(m.ended_by) if m.ended_by_id else None,
     }
 
 
@@ -370,7 +355,7 @@ def _detail(user: User, child: Child, *, access_detail: str) -> dict[str, Any]:
                 detail=access_detail,
             )
 
-    _record(write)
+    fail_closed(write)
     return out
 
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django.db.models import QuerySet
 from ninja import Schema
 from pydantic import Field
+
+from carenet.api.v1.errors import AuditUnavailable
+
+if TYPE_CHECKING:
+    from carenet.accounts.models import User
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -60,3 +69,17 @@ def paginate(qs: QuerySet[Any], params: PageParams, *, count_cap: int | None = N
         count, exact = min(count, count_cap), count <= count_cap
     start = (params.page - 1) * size
     return Paged(count, exact, params.page, size, qs[start : start + size])
+
+
+def person_name(user: User | None) -> str:
+    """How the API names a member of staff (family name first for Chinese names), "" for nobody."""
+    return "" if user is None else (user.get_full_name() or user.username)
+
+
+def fail_closed(write: Callable[[], Any]) -> None:
+    """Run an audit write; any failure turns into a 503 with no data (the caller has not returned yet)."""
+    try:
+        write()
+    except Exception as exc:  # fail closed whatever went wrong, and say so in the log
+        logger.exception("access record not written; response withheld")
+        raise AuditUnavailable from exc

@@ -20,8 +20,7 @@ from pydantic import Field
 
 from carenet.accounts.models import User
 from carenet.accounts.permissions import Perm, has_perm
-from carenet.api.v1.common import CHILD_COUNT_CAP, Page, PageParams, paginate
-from carenet.api.v1.errors import AuditUnavailable
+from carenet.api.v1.common import CHILD_COUNT_CAP, Page, PageParams, fail_closed, paginate, person_name
 from carenet.api.v1.security import current_user
 from carenet.audit import events
 from carenet.audit.models import AccessLog
@@ -47,9 +46,7 @@ OwnerCode = Literal[tuple(["", *OwnerKind.values])]  # type: ignore[valid-type]
 
 
 def _person(user: User | None) -> str | None:
-    if user is None:
-        return None
-    return user.get_full_name() or user.username
+    return None if user is None else person_name(user)
 
 
 def _require_view(user: User) -> None:
@@ -207,17 +204,15 @@ def _detail(user: User, problem: Problem, *, access_detail: str) -> dict[str, An
     out["raised_by"] = _person(problem.raised_by)
     out["actions"] = [_action(a) for a in selectors.problem_thread(problem)]
     out["allowed_actions"] = services.allowed_actions(user, problem)
-    try:
-        events.access_recorded(
+    fail_closed(
+        lambda: events.access_recorded(
             actor=user,
             child_id=problem.child_id,
             division_code=problem.division_code,
             kind=AccessLog.Kind.API_VIEW,
             detail=access_detail,
         )
-    except Exception as exc:  # fail closed whatever went wrong, and say so in the log
-        logger.exception("access record not written; response withheld")
-        raise AuditUnavailable from exc
+    )
     return out
 
 

@@ -19,7 +19,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -35,7 +35,7 @@ from pydantic import Field, field_validator
 from carenet.accounts.jurisdiction import get_scoped_or_404, scope
 from carenet.accounts.models import Division, User
 from carenet.accounts.permissions import Perm, has_perm
-from carenet.api.v1.common import CHILD_COUNT_CAP, Page, PageParams, paginate
+from carenet.api.v1.common import CHILD_COUNT_CAP, Page, PageParams, fail_closed, paginate, person_name
 from carenet.api.v1.errors import AuditUnavailable, FieldError
 from carenet.api.v1.security import current_user
 from carenet.audit import events
@@ -66,25 +66,10 @@ PERSON_FIELDS = ("username", "first_name", "last_name")
 VISIT_COLUMNS = tuple(f.name for f in Visit._meta.concrete_fields)
 
 
-def _person(user: User | None) -> str:
-    if user is None:
-        return ""
-    return f"{user.last_name}{user.first_name}".strip() or user.username
-
-
-def _record(write: Callable[[], Any]) -> None:
-    """Run an audit write; any failure turns into a 503 with no data (the caller has not returned yet)."""
-    try:
-        write()
-    except Exception as exc:  # fail closed whatever went wrong, and say so in the log
-        logger.exception("access record not written; response withheld")
-        raise AuditUnavailable from exc
-
-
 def _record_children(user: User, children: Iterable[tuple[int, str]], detail: str) -> None:
     unique = dict(children)  # child id -> division code, each child once
     if unique:
-        _record(
+        fail_closed(
             lambda: events.accesses_recorded(
                 actor=user, children=unique.items(), kind=AccessLog.Kind.API_VIEW, detail=detail
             )
@@ -252,7 +237,7 @@ def _out(
         "child_name": child.name,
         "division_code": visit.division_code,
         "visited_on": visit.visited_on,
-        "recorded_by": _person(recorder),
+        "recorded_by": person_name(recorder),
         "received_at": visit.received_at,
         **{f: getattr(visit, f) for f in ANSWER_FIELDS},
         "location": location,
@@ -484,7 +469,7 @@ def visit_photo(request: HttpRequest, photo_id: int) -> FileResponse:
         logger.warning("visit photo %s: file missing", photo.pk)
         raise Http404 from None
     try:
-        _record(
+        fail_closed(
             lambda: events.access_recorded(
                 actor=user,
                 child_id=photo.visit.child_id,

@@ -119,10 +119,9 @@ def mobile_app(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     config: dict[str, Any] = {
         "urls": {
-            # The visits API's paths are fixed by its contract (carenet/api/v1/visits.py).
-            "due": "/api/v1/visits/due/",
+            "due": reverse("api-v1:visit_due"),
             "children": reverse("api-v1:child_list"),
-            "visits": "/api/v1/visits/",
+            "visits": reverse("api-v1:visit_create"),
             "key": reverse("web:mobile_key"),
             "sw": reverse("web:mobile_sw"),
             "scope": reverse("web:mobile_app"),

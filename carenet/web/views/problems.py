@@ -252,8 +252,8 @@ def problem_create(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
     page = paginate(selectors.notification_list(actor=request.user), _page(request))
-    unread = selectors.unread_count(actor=request.user)
-    return render(request, "web/problems/notifications.html", {"page": page, "unread": unread})
+    # The unread count comes from the context processor (the menu's badge), counted once per page.
+    return render(request, "web/problems/notifications.html", {"page": page})
 
 
 def _page(request: HttpRequest) -> int | None:

@@ -272,7 +272,7 @@ def visit_review(request: HttpRequest) -> HttpResponse:
     page = paginate(qs, _int(request.GET.get("page")), capped=True)
     # Problem counts for the page only: a join over the whole queue would make every page count it all.
     counts = dict(
-        Problem.objects.filter(visit__in=[v.pk for v in page.object_list])
+        scope(actor, Problem.objects.filter(visit__in=[v.pk for v in page.object_list]))
         .values_list("visit")
         .annotate(n=Count("id"))
         .order_by()
@@ -405,7 +405,7 @@ def _rules_district(actor: User, code: str | None) -> Division | None:
     """The district whose rules the page shows: the actor's own district, or any for the city."""
     own = actor.division.code[:6] if actor.division_id and len(actor.division.code) >= 6 else ""
     if own:
-        return Division.objects.filter(code=own).first()
+        return scope(actor, Division.objects.filter(code=own)).first()
     if code and actor.role == Role.CITY_ADMIN:
         return get_scoped_or_404(actor, Division.objects.filter(level=DivisionLevel.DISTRICT), code=code)
     return None
