@@ -86,23 +86,43 @@ class WorkList:
     never_visited: list[VisitSchedule] = field(default_factory=list)
 
 
+DUE_LISTS = ("overdue", "soon", "never", "all")
+
+
+def due(
+    actor: User, which: str, *, division: Division | None = None, today: dt.date | None = None
+) -> QuerySet[VisitSchedule]:
+    """One work list, most urgent first: "overdue", "soon" (due within VISIT_DUE_SOON_DAYS), "never"
+    (never visited) or "all" scheduled children."""
+    today = _today(today)
+    rows = schedules_under(actor, division).select_related("child", "child__division")
+    rows = rows.order_by("next_due_on", "child_id")
+    if which == "overdue":
+        return rows.filter(next_due_on__lt=today)
+    if which == "soon":
+        return rows.filter(next_due_on__gte=today, next_due_on__lte=_soon(today))
+    if which == "never":
+        return rows.filter(last_visit_on__isnull=True)
+    if which == "all":
+        return rows
+    raise ValueError(f"unknown work list {which!r}")
+
+
 def worklist(
     actor: User, *, division: Division | None = None, today: dt.date | None = None, limit: int = 200
 ) -> WorkList:
     """Who must be visited: most overdue first, then due within VISIT_DUE_SOON_DAYS, then never visited.
     Each list holds at most `limit` children; the counts are complete."""
     today = _today(today)
-    rows = (
-        schedules_under(actor, division)
-        .select_related("child", "child__division")
-        .order_by("next_due_on", "child_id")
-    )
+    lists = {
+        which: list(due(actor, which, division=division, today=today)[:limit]) for which in DUE_LISTS[:3]
+    }
     return WorkList(
         today=today,
         counts=counts(actor, division=division, today=today),
-        overdue=list(rows.filter(next_due_on__lt=today)[:limit]),
-        due_soon=list(rows.filter(next_due_on__gte=today, next_due_on__lte=_soon(today))[:limit]),
-        never_visited=list(rows.filter(last_visit_on__isnull=True)[:limit]),
+        overdue=lists["overdue"],
+        due_soon=lists["soon"],
+        never_visited=lists["never"],
     )
 
 

@@ -81,17 +81,13 @@ def visit_worklist(request: HttpRequest) -> HttpResponse:
     else:
         rows, total = [], selectors.counts(actor, today=today)
     page = None
+    # Only the tab on screen is read; the counts above come from the rollup (or one count for a village).
+    listed = selectors.due(actor, tab, division=division, today=today)
     if tab == "all":
-        qs = (
-            selectors.schedules_under(actor, division)
-            .select_related("child", "child__division")
-            .order_by("next_due_on", "child_id")
-        )
-        page = paginate(qs, _int(request.GET.get("page")), 50, capped=True)
+        page = paginate(listed, _int(request.GET.get("page")), 50, capped=True)
         shown: list[VisitSchedule] = list(page.object_list)
     else:
-        work = selectors.worklist(actor, division=division, today=today, limit=LIST_LIMIT)
-        shown = {"overdue": work.overdue, "soon": work.due_soon, "never": work.never_visited}[tab]
+        shown = list(listed[:LIST_LIMIT])
     _record_shown(actor, [(s.child_id, s.division_code) for s in shown], "worklist")
     tab_counts = {
         "overdue": total.overdue,
