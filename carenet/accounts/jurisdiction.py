@@ -149,6 +149,23 @@ def division_in_scope(user: User, division: Division) -> bool:
     )
 
 
+def in_subtree(user: User, division: Division) -> bool:
+    """Is `division` the user's own or below it (never an ancestor: scope() lets those through for
+    breadcrumbs only)?"""
+    return bool(user.division_id) and division.code.startswith(user.division.code)
+
+
+def subtree_division_or_404(user: User, code: str) -> Division:
+    """The division named by `code` when it is the user's own or below it; else Http404, as for a missing
+    one (a drill-down or filter parameter of a list)."""
+    if user.division_id and code == user.division.code:
+        return user.division
+    division = scope(user, Division.objects.filter(code=code)).first()
+    if division is None or not in_subtree(user, division):
+        raise Http404
+    return division
+
+
 def get_scoped_or_404(user: User, queryset: QuerySet[M], **lookup: object) -> M:
     try:
         return scope(user, queryset).get(**lookup)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from carenet.accounts.jurisdiction import scope, under
+from carenet.accounts.jurisdiction import in_subtree, scope, under
 from carenet.accounts.models import Division, User
 from carenet.accounts.permissions import Perm, has_perm
 from carenet.audit import events
@@ -112,10 +112,9 @@ def review_correct(*, actor: User, visit: Visit | int, note: str) -> Visit:
 
 def _within(actor: User, division: Division | None) -> str:
     """The division code a sample is drawn under: the actor's own, or one of their subtree."""
-    own = actor.division.code if actor.division_id else ""
     if division is None:
-        return own
-    if not own or not division.code.startswith(own):
+        return actor.division.code if actor.division_id else ""
+    if not in_subtree(actor, division):
         raise CarenetError(_("This division is not in your jurisdiction."), field="division")
     return division.code
 

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field, field_validator
 
-from carenet.accounts.jurisdiction import get_scoped_or_404, scope
+from carenet.accounts.jurisdiction import get_scoped_or_404, subtree_division_or_404
 from carenet.accounts.models import Division, User
 from carenet.accounts.permissions import Perm, has_perm
 from carenet.api.v1.common import CHILD_COUNT_CAP, Page, PageParams, fail_closed, paginate, person_name
@@ -491,13 +491,7 @@ def visit_photo(request: HttpRequest, photo_id: int) -> FileResponse:
 
 def _division_param(user: User, code: str) -> Division | None:
     """A division the caller asked about: under their own (never an ancestor or elsewhere), or a 404."""
-    if not code:
-        return None
-    division = scope(user, Division.objects.filter(code=code)).first()
-    own = user.division.code if user.division_id else None
-    if division is None or own is None or not division.code.startswith(own):
-        raise Http404
-    return division
+    return subtree_division_or_404(user, code) if code else None
 
 
 class CountsOut(Schema):

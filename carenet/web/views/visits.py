@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from carenet.accounts.jurisdiction import get_scoped_or_404, scope
+from carenet.accounts.jurisdiction import get_scoped_or_404, scope, subtree_division_or_404
 from carenet.accounts.models import Division, DivisionLevel, Role, User
 from carenet.accounts.permissions import Perm, has_perm
 from carenet.audit import events
@@ -50,12 +50,9 @@ def _record_shown(actor: User, children: list[tuple[int, str]], detail: str) -> 
 
 def _division_param(actor: User, code: str | None) -> Division | None:
     """A division of the actor's own subtree named by ?division=, their own by default; else 404."""
-    own = actor.division if actor.division_id else None
-    if not code or (own is not None and code == own.code):
-        return own
-    if own is None or not code.startswith(own.code):
-        raise Http404
-    return get_scoped_or_404(actor, Division.objects.all(), code=code)
+    if not code:
+        return actor.division if actor.division_id else None
+    return subtree_division_or_404(actor, code)
 
 
 def _trail(actor: User, division: Division | None) -> list[Division]:
