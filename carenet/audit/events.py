@@ -80,6 +80,30 @@ def change_recorded(
     )
 
 
+def changes_recorded(
+    *,
+    actor: User | None,
+    entity: str,
+    action: str,
+    rows: Iterable[tuple[int, int | None, str, dict[str, Any]]],
+) -> int:
+    """The bulk form of change_recorded, one INSERT for many records of one kind (a sample drawn, a run of
+    escalations): each row is (entity_id, child_id, division_code, changes)."""
+    logs = [
+        ChangeLog(
+            actor=actor,
+            entity=entity,
+            entity_id=entity_id,
+            child_id=child_id,
+            division_code=division_code,
+            action=action,
+            changes=changes,
+        )
+        for entity_id, child_id, division_code, changes in rows
+    ]
+    return len(ChangeLog.objects.bulk_create(logs))
+
+
 def access_recorded(
     *, actor: User, child_id: int, division_code: str, kind: str, detail: str = ""
 ) -> AccessLog:

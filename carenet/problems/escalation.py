@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from carenet.accounts.models import Role, User
+from carenet.audit import events
 from carenet.audit.models import ChangeLog
 from carenet.problems.models import ActionKind, Level, Notification, Problem, ProblemAction
 from carenet.problems.services import NOTIFICATION_TEXT, deadline_for, overdue_q
@@ -100,16 +101,12 @@ def _escalate_chunk(ids: list[int], today: dt.date, staff: _Staff) -> int:
                 },
             )
         )
-        # The audit rows of a bulk run, written in bulk (events.change_recorded writes one row per call).
         logs.append(
-            ChangeLog(
-                actor=None,
-                entity="problem",
-                entity_id=problem.pk,
-                child_id=problem.child_id,
-                division_code=problem.division_code,
-                action=ChangeLog.Action.UPDATE,
-                changes={
+            (
+                problem.pk,
+                problem.child_id,
+                problem.division_code,
+                {
                     "level": [old_level, problem.level],
                     "deadline": [old_deadline.isoformat(), problem.deadline.isoformat()],
                     "action": [None, ActionKind.ESCALATE.value],
@@ -118,7 +115,7 @@ def _escalate_chunk(ids: list[int], today: dt.date, staff: _Staff) -> int:
         )
     Problem.objects.bulk_update(problems, ["level", "escalated_at", "deadline", "updated_at"])
     ProblemAction.objects.bulk_create(actions)
-    ChangeLog.objects.bulk_create(logs)
+    events.changes_recorded(actor=None, entity="problem", action=ChangeLog.Action.UPDATE, rows=logs)
     Notification.objects.bulk_create(_notifications(problems, staff))
     return len(problems)
 

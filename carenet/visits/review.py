@@ -136,16 +136,12 @@ def review_sample(
     if code:
         qs = under(qs, code)
     picked = list(qs.select_related("child").order_by("?")[:n])
-    for visit in picked:
-        events.change_recorded(
-            actor=actor,
-            entity="visit",
-            entity_id=visit.pk,
-            child_id=visit.child_id,
-            division_code=visit.division_code,
-            action="review",
-            changes={"sampled": [None, code or "*"]},
-        )
+    events.changes_recorded(
+        actor=actor,
+        entity="visit",
+        action="review",
+        rows=[(v.pk, v.child_id, v.division_code, {"sampled": [None, code or "*"]}) for v in picked],
+    )
     return picked
 
 
