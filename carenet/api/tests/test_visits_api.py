@@ -149,6 +149,20 @@ def test_ten_sequential_retries_store_the_visit_once(api, personas, children):
     assert stored_rows() == (1, 1, 0, 1)
 
 
+def test_a_replay_after_the_child_moved_away_answers_409_without_its_data(api, city, personas, children):
+    client = api(personas.director_a)
+    sent = body(children.own)
+    assert client.post("visits/", sent).status_code == 201
+    from carenet.registry import services as registry
+
+    registry.child_update(actor=personas.city_admin, child=children.own, division=city.village_b)
+    response = client.post("visits/", sent)
+    assert response.status_code == 409, response.content
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "client_id"] and "张伟" not in response.content.decode()
+    assert Visit.objects.count() == 1
+
+
 def test_the_same_client_id_with_another_body_is_refused(api, personas, children):
     client = api(personas.director_a)
     sent = body(children.own)

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field, field_validator
 
-from carenet.accounts.jurisdiction import get_scoped_or_404, subtree_division_or_404
+from carenet.accounts.jurisdiction import get_scoped_or_404, scope, subtree_division_or_404
 from carenet.accounts.models import Division, User
 from carenet.accounts.permissions import Perm, has_perm
 from carenet.api.v1.common import CHILD_COUNT_CAP, Page, PageParams, fail_closed, paginate, person_name
@@ -270,8 +270,15 @@ def _answerable(qs: QuerySet[Visit]) -> QuerySet[Visit]:
     )
 
 
-def _read_back(pk: int) -> Visit:
-    return _answerable(Visit.objects.all()).get(pk=pk)
+def _read_back(user: User, pk: int) -> Visit:
+    """A stored visit read back whole for a replay, through the caller's jurisdiction like every read."""
+    visit = scope(user, _answerable(Visit.objects.all())).filter(pk=pk).first()
+    if visit is None:  # stored by this account, but its child has left the caller's jurisdiction since
+        raise services.VisitConflict(
+            _("This visit is already stored, but its child is no longer in your jurisdiction."),
+            field="client_id",
+        )
+    return visit
 
 
 def _stored(visit: Visit) -> dict[str, Any]:
@@ -344,13 +351,16 @@ def _visit_input(payload: VisitIn) -> services.VisitInput:
     )
 
 
-def _answer(user: User, visit: Visit, created: bool, data: services.VisitInput) -> Status[dict[str, Any]]:
-    if created:  # everything is at hand: no read-back but what the body added
+def _answer(
+    user: User, visit: Visit, created: bool, data: services.VisitInput | None
+) -> Status[dict[str, Any]]:
+    if created and data is not None:  # everything is at hand: no read-back but what the body added
         photos = list(visit.photos.order_by("position")) if data.photos else []
         problems = list(visit.problems.order_by("id")) if data.problems else []
         out = _out(visit, visit.child, user, photos, problems)
-    else:  # a concurrent retry stored it first: read it back whole
-        out = _stored(_read_back(visit.pk))
+    else:  # a replay, or a concurrent retry stored it first: read it back whole
+        visit = _read_back(user, visit.pk)
+        out = _stored(visit)
     detail = "api visit record" if created else "api visit replay"
     _record_children(user, [(visit.child_id, visit.division_code)], detail)
     return Status(201 if created else 200, out)
@@ -373,9 +383,7 @@ def visit_create(request: HttpRequest, payload: VisitIn) -> Status[dict[str, Any
     existing = Visit.objects.filter(client_id=payload.client_id).only("recorded_by_id", "body_hash").first()
     if existing is not None:
         services.replay(existing, user, digest)  # VisitConflict (409) unless the same account and body
-        visit = _read_back(existing.pk)
-        _record_children(user, [(visit.child_id, visit.division_code)], "api visit replay")
-        return Status(200, _stored(visit))
+        return _answer(user, existing, False, None)
     data = _visit_input(payload)
     try:
         visit, created = services.record_visit(actor=user, data=data, digest=digest, looked_up=True)
