@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from carenet.accounts.jurisdiction import scope, under
 from carenet.accounts.models import Division, Role, User
@@ -177,10 +178,17 @@ def _by_person(
     director_villages = dict(directors.values_list("id", "division__code"))
     wanted = set(by_user) | {pk for pk, code in director_villages.items() if per_village.get(code)}
     rows = []
-    for user in User.objects.filter(pk__in=wanted).select_related("division"):
-        figures = by_user.get(user.pk, Figures())
-        if user.pk in director_villages:
-            figures.scheduled = per_village.get(director_villages[user.pk], 0)
-        rows.append(Row(user.pk, user.get_full_name() or user.username, user.division, user, figures))
+    # Names are read through scope() like everything else: someone from outside the actor's jurisdiction
+    # (the city, another district) who recorded a visit here keeps their figures but not their name.
+    visible = {u.pk: u for u in scope(actor, User.objects.filter(pk__in=wanted)).select_related("division")}
+    for pk in wanted:
+        figures = by_user.get(pk, Figures())
+        if pk in director_villages:
+            figures.scheduled = per_village.get(director_villages[pk], 0)
+        user = visible.get(pk)
+        if user is None:
+            rows.append(Row(pk, str(_("staff outside your jurisdiction")), None, None, figures))
+        else:
+            rows.append(Row(pk, user.get_full_name() or user.username, user.division, user, figures))
     rows.sort(key=lambda r: (r.division.code if r.division else "", str(r.label)))
     return rows, len(set(director_villages) - wanted)
