@@ -35,6 +35,7 @@ class City:
 class Personas:
     city_admin: User
     district_specialist: User
+    district_finance: User
     street_supervisor: User
     director_a: User
     director_b: User
@@ -74,6 +75,7 @@ def personas(city: City) -> Personas:
         district_specialist=UserFactory(
             username="p-district", role=Role.DISTRICT_SPECIALIST, division=city.district
         ),
+        district_finance=UserFactory(username="p-finance", role=Role.DISTRICT_FINANCE, division=city.district),
         street_supervisor=UserFactory(username="p-street", role=Role.STREET_SUPERVISOR, division=city.street),
         director_a=UserFactory(username="p-village-a", role=Role.VILLAGE_DIRECTOR, division=city.village_a),
         director_b=UserFactory(username="p-village-b", role=Role.VILLAGE_DIRECTOR, division=city.village_b),

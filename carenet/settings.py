@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "carenet.audit",
     "carenet.visits",
     "carenet.problems",
+    "carenet.benefits",
     "carenet.web",
 ]
 
@@ -184,6 +185,9 @@ MAX_VISIT_PHOTOS = envint("CARENET_MAX_VISIT_PHOTOS", 4)
 # How far back a visit may be dated (an offline phone may upload days later).
 VISIT_MAX_AGE_DAYS = envint("CARENET_VISIT_MAX_AGE_DAYS", 90)
 VISIT_DUE_SOON_DAYS = envint("CARENET_VISIT_DUE_SOON_DAYS", 7)
+# Basic living allowance policy: paid through the month of the 18th birthday (1), or through the month
+# before it (0).
+PAY_THROUGH_18TH_BIRTHDAY_MONTH = envbool("CARENET_PAY_THROUGH_18TH_BIRTHDAY_MONTH", True)
 # Days a problem's owner has to resolve it, by severity; past it the problem escalates one level up.
 PROBLEM_DEADLINE_DAYS = {
     "critical": envint("CARENET_PROBLEM_DAYS_CRITICAL", 2),

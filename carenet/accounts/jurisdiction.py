@@ -24,6 +24,7 @@ M = TypeVar("M", bound=models.Model)
 TERRITORIAL_ROLES = {
     Role.CITY_ADMIN,
     Role.DISTRICT_SPECIALIST,
+    Role.DISTRICT_FINANCE,
     Role.STREET_SUPERVISOR,
     Role.VILLAGE_DIRECTOR,
     Role.AUDITOR,
@@ -34,6 +35,17 @@ CASELOAD_ROLES = {Role.SOCIAL_WORKER}
 def _division_field(model: type[models.Model]) -> str:
     """Each scoped model names the path to the 12-digit division code it is filed under."""
     from carenet.audit.models import AccessLog, ChangeLog
+    from carenet.benefits.models import (
+        Application,
+        ApplicationEvidence,
+        ApplicationStep,
+        BankAccount,
+        Enrolment,
+        PaymentLine,
+        PayrollBatch,
+        PayrollStop,
+        Suspension,
+    )
     from carenet.problems.models import Problem, ProblemAction
     from carenet.registry.models import (
         Caseload,
@@ -61,6 +73,18 @@ def _division_field(model: type[models.Model]) -> str:
         VisitSchedule: "division_code",
         Problem: "division_code",
         ProblemAction: "problem__division_code",
+        Application: "division_code",
+        ApplicationStep: "application__division_code",
+        ApplicationEvidence: "application__division_code",
+        Enrolment: "division_code",
+        Suspension: "enrolment__division_code",
+        BankAccount: "child__division_code",
+        # Lines and stops stay filed where the child lived when the batch was made (the paying district's).
+        PaymentLine: "division_code",
+        PayrollStop: "division_code",
+        # A batch is a district's: only the district and the city see it (a 6-digit code under a street or
+        # village code matches nothing).
+        PayrollBatch: "district_code",
     }
     try:
         return fields[model]
@@ -71,6 +95,7 @@ def _division_field(model: type[models.Model]) -> str:
 
 
 def _child_field(model: type[models.Model]) -> str | None:
+    from carenet.benefits.models import Application, BankAccount, Enrolment, PaymentLine
     from carenet.problems.models import Problem, ProblemAction
     from carenet.registry.models import CategoryMembership, Child, ChildDocument, FamilyMember
     from carenet.visits.models import Visit, VisitPhoto, VisitSchedule
@@ -85,6 +110,10 @@ def _child_field(model: type[models.Model]) -> str | None:
         VisitSchedule: "child_id",
         Problem: "child_id",
         ProblemAction: "problem__child_id",
+        Application: "child_id",
+        Enrolment: "child_id",
+        PaymentLine: "child_id",
+        BankAccount: "child_id",
     }.get(model)
 
 

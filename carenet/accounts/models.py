@@ -89,6 +89,7 @@ class Organisation(models.Model):
 class Role(models.TextChoices):
     CITY_ADMIN = "city_admin", _("City administrator")
     DISTRICT_SPECIALIST = "district_specialist", _("District child-work specialist")
+    DISTRICT_FINANCE = "district_finance", _("District finance officer")
     STREET_SUPERVISOR = "street_supervisor", _("Street child supervisor")
     VILLAGE_DIRECTOR = "village_director", _("Village child director")
     SOCIAL_WORKER = "social_worker", _("Social worker")
@@ -100,6 +101,7 @@ class Role(models.TextChoices):
 ROLE_LEVEL = {
     Role.CITY_ADMIN: {DivisionLevel.CITY},
     Role.DISTRICT_SPECIALIST: {DivisionLevel.DISTRICT},
+    Role.DISTRICT_FINANCE: {DivisionLevel.DISTRICT},
     Role.STREET_SUPERVISOR: {DivisionLevel.STREET},
     Role.VILLAGE_DIRECTOR: {DivisionLevel.VILLAGE},
     Role.SOCIAL_WORKER: {DivisionLevel.CITY, DivisionLevel.DISTRICT, DivisionLevel.STREET},

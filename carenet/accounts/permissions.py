@@ -29,6 +29,19 @@ class Perm(StrEnum):
     VISIT_REVIEW = "visit.review"  # supervise visits: mark checked, send back, sample
     VISIT_RULES = "visit.rules"  # set visit frequencies (city defaults; a district's overrides)
     PROBLEM_HANDLE = "problem.handle"  # act on problems found: notes, progress, resolve, verify, close
+    APPLICATION_FILE = "application.file"  # file an application (or an ending) for a category and its support
+    APPLICATION_DECIDE = (
+        "application.decide"  # take the step of one's level: check, review, approve; return, reject
+    )
+    BENEFIT_VIEW = "benefit.view"  # enrolments, payroll batches, the ledger and its proof (accounts masked)
+    BENEFIT_SUSPEND = "benefit.suspend"  # suspend or resume a child's payments (a district decision)
+    BANK_ACCOUNT_EDIT = "bank_account.edit"  # record the account an allowance is paid into
+    STANDARD_MANAGE = "standard.manage"  # set benefit standards (city-wide; a district's own)
+    PAYROLL_PREPARE = "payroll.prepare"  # generate a district's batch and mark it reviewed
+    PAYROLL_APPROVE = "payroll.approve"  # approve a reviewed batch (not the person who reviewed it)
+    PAYROLL_EXPORT = (
+        "payroll.export"  # write the bank file (full account numbers) and import the bank's return
+    )
 
 
 _WRITE = {Perm.CHILD_CREATE, Perm.CHILD_EDIT, Perm.CHILD_ARCHIVE, Perm.DOCUMENT_UPLOAD}
@@ -49,17 +62,53 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.VISIT_REVIEW,
             Perm.VISIT_RULES,
             Perm.PROBLEM_HANDLE,
+            Perm.APPLICATION_DECIDE,
+            Perm.BENEFIT_VIEW,
+            Perm.BENEFIT_SUSPEND,
+            Perm.PAYROLL_APPROVE,
+        }
+    ),
+    # Finance prepares and sends the payroll; the specialist approves it (two people for every batch).
+    Role.DISTRICT_FINANCE: frozenset(
+        {
+            Perm.CHILD_VIEW,
+            Perm.DIVISION_VIEW,
+            Perm.BENEFIT_VIEW,
+            Perm.BANK_ACCOUNT_EDIT,
+            Perm.STANDARD_MANAGE,
+            Perm.PAYROLL_PREPARE,
+            Perm.PAYROLL_EXPORT,
         }
     ),
     Role.STREET_SUPERVISOR: frozenset(
-        _READ | _WRITE | {Perm.CHILD_EXPORT, Perm.VISIT_RECORD, Perm.VISIT_REVIEW, Perm.PROBLEM_HANDLE}
+        _READ
+        | _WRITE
+        | {
+            Perm.CHILD_EXPORT,
+            Perm.VISIT_RECORD,
+            Perm.VISIT_REVIEW,
+            Perm.PROBLEM_HANDLE,
+            Perm.APPLICATION_DECIDE,
+            Perm.BENEFIT_VIEW,
+        }
     ),
     # Directors register and update children of their village; ID numbers stay masked on screen
     # (they type them in, they do not need to read them back).
-    Role.VILLAGE_DIRECTOR: frozenset(_READ | _WRITE | {Perm.VISIT_RECORD, Perm.PROBLEM_HANDLE}),
+    Role.VILLAGE_DIRECTOR: frozenset(
+        _READ
+        | _WRITE
+        | {
+            Perm.VISIT_RECORD,
+            Perm.PROBLEM_HANDLE,
+            Perm.APPLICATION_FILE,
+            Perm.APPLICATION_DECIDE,
+            Perm.BENEFIT_VIEW,
+            Perm.BANK_ACCOUNT_EDIT,
+        }
+    ),
     Role.SOCIAL_WORKER: frozenset({Perm.CHILD_VIEW, Perm.DOCUMENT_UPLOAD, Perm.VISIT_RECORD}),
     Role.CHARITY_STAFF: frozenset({Perm.DIVISION_VIEW}),
-    Role.AUDITOR: frozenset(_READ | {Perm.AUDIT_VIEW, Perm.CHILD_EXPORT}),
+    Role.AUDITOR: frozenset(_READ | {Perm.AUDIT_VIEW, Perm.CHILD_EXPORT, Perm.BENEFIT_VIEW}),
 }
 
 

@@ -107,6 +107,8 @@ class Child(models.Model):
         _("archive reason"), max_length=20, choices=ArchiveReason.choices, blank=True
     )
     archive_note = models.CharField(_("archive note"), max_length=300, blank=True)
+    # The day the record was archived: benefits are paid through that month and no further.
+    archived_on = models.DateField(_("archived on"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -300,7 +300,8 @@ def child_archive(*, actor: User, child: Child, reason: str, note: str = "") -> 
         raise CarenetError(_("This record is already archived."))
     before = events.snapshot(child)
     child.status, child.archive_reason, child.archive_note = ChildStatus.ARCHIVED, reason, note
-    child.save(update_fields=["status", "archive_reason", "archive_note", "updated_at"])
+    child.archived_on = timezone.localdate()
+    child.save(update_fields=["status", "archive_reason", "archive_note", "archived_on", "updated_at"])
     _log(
         actor,
         "child",
@@ -322,7 +323,8 @@ def child_restore(*, actor: User, child: Child) -> Child:
         raise CarenetError(_("This record is not archived."))
     before = events.snapshot(child)
     child.status, child.archive_reason, child.archive_note = ChildStatus.ACTIVE, "", ""
-    child.save(update_fields=["status", "archive_reason", "archive_note", "updated_at"])
+    child.archived_on = None
+    child.save(update_fields=["status", "archive_reason", "archive_note", "archived_on", "updated_at"])
     _log(
         actor,
         "child",

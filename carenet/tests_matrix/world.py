@@ -30,6 +30,7 @@ CHILD_TARGETS = ("own", "sibling_village", "other_street", "other_district")
 VISIBLE_CHILDREN: dict[str, frozenset[str]] = {
     "city_admin": ALL,
     "district_specialist": frozenset({"own", "sibling_village", "other_street"}),
+    "district_finance": frozenset({"own", "sibling_village", "other_street"}),
     "street_supervisor": frozenset({"own", "sibling_village"}),
     "director_a": frozenset({"own"}),
     "director_b": frozenset({"sibling_village"}),
@@ -45,6 +46,7 @@ ALL_DIVISIONS = frozenset(DIVISION_TARGETS)
 VISIBLE_DIVISIONS: dict[str, frozenset[str]] = {
     "city_admin": ALL_DIVISIONS,
     "district_specialist": frozenset({"village_a", "village_b", "village_c", "street"}),
+    "district_finance": frozenset({"village_a", "village_b", "village_c", "street"}),
     "street_supervisor": frozenset({"village_a", "village_b", "street"}),
     "director_a": frozenset({"village_a", "street"}),
     "director_b": frozenset({"village_b", "street"}),
@@ -57,6 +59,7 @@ VISIBLE_DIVISIONS: dict[str, frozenset[str]] = {
 FILING_DIVISIONS: dict[str, frozenset[str]] = {
     "city_admin": frozenset({"village_a", "village_b", "village_c", "village_d"}),
     "district_specialist": frozenset({"village_a", "village_b", "village_c"}),
+    "district_finance": frozenset({"village_a", "village_b", "village_c"}),
     "street_supervisor": frozenset({"village_a", "village_b"}),
     "director_a": frozenset({"village_a"}),
     "director_b": frozenset({"village_b"}),

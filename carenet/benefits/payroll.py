@@ -1,0 +1,690 @@
+"""Payroll batches: generating a district's batch for a period, and moving it draft → reviewed → approved.
+
+What a batch pays is computed from facts, never typed in: every enrolment of the district, each month it is
+payable (the category membership covers it, the child is under the age limit and not archived, no suspension
+is running), minus the months already paid by any district (money approved, sent or paid), at the standard in
+force for the month owed. Earlier months still owed are arrears; months whose payment the bank returned as
+failed are reissued. A child enrolled but not paid for the period appears as a stop with its reason.
+
+Export and the bank's return file are in bankfiles.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from carenet.accounts.jurisdiction import scope
+from carenet.accounts.models import Division, User
+from carenet.accounts.permissions import Perm, has_perm
+from carenet.audit import events
+from carenet.benefits import months
+from carenet.benefits.enrolment import enrolment_end
+from carenet.benefits.models import (
+    LIVE_STATUSES,
+    PROGRAMMES,
+    BankAccount,
+    BatchStatus,
+    EndReason,
+    Enrolment,
+    LineKind,
+    LineStatus,
+    PaymentLine,
+    PayrollBatch,
+    PayrollStop,
+    Periodicity,
+    Programme,
+    StopReason,
+    Suspension,
+)
+from carenet.benefits.standards import StandardTable
+from carenet.core.errors import CarenetError, PermissionDeniedError
+from carenet.registry.models import CategoryMembership, ChildStatus
+
+FOREVER = 10**7  # an open end, as a month index
+
+
+# ---------------------------------------------------------------- who may act
+
+
+def _district_of(actor: User) -> str:
+    return actor.division.code if actor.division_id and len(actor.division.code) == 6 else ""
+
+
+def _require(actor: User | None, perm: Perm, district_code: str) -> None:
+    """Payroll is the paying district's own business: the right permission AND a seat in that district.
+    `actor` None is the operator at the command line (`carenet payroll generate`)."""
+    if actor is None:
+        return
+    if not has_perm(actor, perm):
+        raise PermissionDeniedError(_("Your role may not do this."))
+    if _district_of(actor) != district_code:
+        raise PermissionDeniedError(_("Only the district's own staff handle its payroll."))
+
+
+def _log(actor: User | None, batch: PayrollBatch, action: str, changes: dict) -> None:
+    events.change_recorded(
+        actor=actor,
+        entity="payroll_batch",
+        entity_id=batch.pk,
+        child_id=None,
+        division_code=batch.district_code,
+        action=action,
+        changes=changes,
+    )
+
+
+def batch_get(*, actor: User, pk: int) -> PayrollBatch:
+    return scope(actor, PayrollBatch.objects.all()).get(pk=pk)
+
+
+# ---------------------------------------------------------------- facts, in bulk
+
+
+def age_limit_index(birth: dt.date) -> int:
+    """The last month payable before the age limit: paid through the month of the 18th birthday by default
+    (CARENET_PAY_THROUGH_18TH_BIRTHDAY_MONTH), else through the month before it. The registry keeps
+    birth_date equal to the one in the ID number (registry.services.identity_check)."""
+    month18 = (birth.year + 18) * 12 + birth.month - 1
+    return month18 if settings.PAY_THROUGH_18TH_BIRTHDAY_MONTH else month18 - 1
+
+
+@dataclass
+class Facts:
+    """What payroll needs to know about one enrolment, loaded for a whole district at once."""
+
+    id: int
+    child_id: int
+    category: str
+    division_code: str
+    start: int
+    end: int | None
+    end_reason: str
+    birth: dt.date
+    archived: bool
+    archived_on: dt.date | None
+    child_division: str
+    memberships: list[tuple[int, int]] = field(default_factory=list)
+    suspensions: list[tuple[int, int]] = field(default_factory=list)
+
+    def limits(self) -> list[tuple[int, StopReason]]:
+        """Each fact that ends payment, as (last payable month, reason)."""
+        found = [(age_limit_index(self.birth), StopReason.AGED_OUT)]
+        if self.archived:
+            last = months.index(self.archived_on) if self.archived_on else -1
+            found.append((last, StopReason.ARCHIVED))
+        return found
+
+    def payable(self, horizon: int) -> list[tuple[int, int]]:
+        """The months this enrolment is owed up to `horizon`, as inclusive (first, last) intervals."""
+        hi = min(horizon, self.end if self.end is not None else FOREVER, *(m for m, _r in self.limits()))
+        spans = [(max(a, self.start), min(b, hi)) for a, b in self.memberships]
+        spans = [(a, b) for a, b in spans if a <= b]
+        for s_from, s_to in self.suspensions:
+            spans = _subtract(spans, s_from, s_to)
+        return spans
+
+    def stop_reason(self, month: int) -> tuple[StopReason, int | None]:
+        """Why `month` is not payable, and (for a lasting stop) the last payable month."""
+        for last, reason in sorted(self.limits()):
+            if month > last:
+                return reason, last
+        if not any(a <= month <= b for a, b in self.memberships):
+            ended = [b for a, b in self.memberships if b < month]
+            return StopReason.CATEGORY_ENDED, max(ended) if ended else None
+        return StopReason.SUSPENDED, None
+
+
+def _subtract(spans: list[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
+    out = []
+    for a, b in spans:
+        if b < lo or a > hi:
+            out.append((a, b))
+            continue
+        if a < lo:
+            out.append((a, lo - 1))
+        if b > hi:
+            out.append((hi + 1, b))
+    return out
+
+
+def _as_date(value: dt.date | str | None) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def load_facts(enrolments: Iterable[tuple], categories: Iterable[str]) -> dict[int, Facts]:
+    """Facts for enrolment rows of ENROLMENT_COLUMNS, with the memberships and suspensions they need."""
+    facts: dict[int, Facts] = {}
+    by_child: dict[int, list[Facts]] = defaultdict(list)
+    for row in enrolments:
+        pk, child_id, category, division, start, end, end_reason, birth, status, archived_on, child_div = row
+        f = Facts(
+            id=pk,
+            child_id=child_id,
+            category=category,
+            division_code=division,
+            start=months.index(_as_date(start)),
+            end=months.index(_as_date(end)) if end else None,
+            end_reason=end_reason,
+            birth=_as_date(birth),
+            archived=status == ChildStatus.ARCHIVED,
+            archived_on=_as_date(archived_on),
+            child_division=child_div,
+        )
+        facts[pk] = f
+        by_child[child_id].append(f)
+    if not facts:
+        return facts
+    for child_id, category, start, end in _chunked_values(
+        CategoryMembership.objects.filter(category__in=list(categories)),
+        "child_id",
+        list(by_child),
+        ("child_id", "category", "start_date", "end_date"),
+    ):
+        span = (months.index(_as_date(start)), months.index(_as_date(end)) if end else FOREVER)
+        for f in by_child.get(child_id, ()):
+            if f.category == category:
+                f.memberships.append(span)
+    for enrolment_id, s_from, s_to in Suspension.objects.filter(
+        enrolment_id__in=_ids_subquery(facts)
+    ).values_list("enrolment_id", "from_month", "to_month"):
+        if enrolment_id in facts:
+            facts[enrolment_id].suspensions.append(
+                (months.index(_as_date(s_from)), months.index(_as_date(s_to)) if s_to else FOREVER)
+            )
+    return facts
+
+
+def _ids_subquery(facts: dict[int, Facts]) -> list[int]:
+    return list(facts)
+
+
+def _chunked_values(qs, key: str, ids: list[int], columns: tuple[str, ...], size: int = 20000):  # type: ignore[no-untyped-def]
+    """values_list over `ids` in chunks (SQLite allows at most 32766 parameters per statement)."""
+    for i in range(0, len(ids), size):
+        yield from qs.filter(**{f"{key}__in": ids[i : i + size]}).values_list(*columns)
+
+
+ENROLMENT_COLUMNS = (
+    "id",
+    "child_id",
+    "category",
+    "division_code",
+    "start_month",
+    "end_month",
+    "end_reason",
+    "child__birth_date",
+    "child__status",
+    "child__archived_on",
+    "child__division_code",
+)
+
+
+def district_enrolments(district_code: str, programme: str, horizon: dt.date):  # type: ignore[no-untyped-def]
+    """The enrolment segments a district pays (or paid), started by `horizon`."""
+    return Enrolment.objects.filter(
+        programme=programme, division_code__startswith=district_code, start_month__lte=horizon
+    )
+
+
+def paid_units(
+    programme: str, child_ids: list[int], upto: dt.date, statuses: Iterable[str]
+) -> dict[int, set[int]]:
+    """Month indexes with a line in `statuses`, per child (any district)."""
+    paid: dict[int, set[int]] = defaultdict(set)
+    qs = PaymentLine.objects.filter(programme=programme, month__lte=upto, status__in=list(statuses))
+    for child_id, month in _chunked_values(qs, "child_id", child_ids, ("child_id", "month")):
+        paid[child_id].add(months.index(_as_date(month)))
+    return paid
+
+
+def _paid_ranges(
+    district_code: str, programme: str, period: dt.date
+) -> dict[int, tuple[int, dt.date, dt.date]]:
+    """Per enrolment of the district: (count, first, last) of the live lines inside its range, by any district.
+    When count == last - first + 1 the paid months are exactly first..last (one line per month at most, see
+    batch_approve), so the common case needs no per-month rows."""
+    live = ", ".join(["%s"] * len(LIVE_STATUSES))
+    sql = f"""
+        SELECT e.id, COUNT(l.id), MIN(l.month), MAX(l.month)
+        FROM benefits_enrolment e
+        JOIN benefits_paymentline l
+          ON l.child_id = e.child_id AND l.programme = e.programme
+         AND l.month >= e.start_month AND l.month <= COALESCE(e.end_month, %s) AND l.month <= %s
+        WHERE e.programme = %s AND e.division_code LIKE %s AND e.start_month <= %s AND l.status IN ({live})
+        GROUP BY e.id
+    """  # noqa: S608 - only placeholders are interpolated
+    params = [period, period, programme, district_code + "%", period, *LIVE_STATUSES]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0]: (row[1], _as_date(row[2]), _as_date(row[3])) for row in cursor.fetchall()}
+
+
+# ---------------------------------------------------------------- planning a batch
+
+
+@dataclass
+class Plan:
+    lines: list[PaymentLine] = field(default_factory=list)
+    stops: list[PayrollStop] = field(default_factory=list)
+    ended: list[tuple[int, int, StopReason]] = field(default_factory=list)  # (enrolment, last month, reason)
+    stopped: set[int] = field(
+        default_factory=set
+    )  # enrolments with a stop (one each: the first reason found)
+
+
+def _plan_enrolments(batch: PayrollBatch, programme: str, horizon: dt.date) -> tuple[dict[int, Facts], Plan]:
+    spec = PROGRAMMES[programme]
+    rows = district_enrolments(batch.district_code, programme, horizon).values_list(*ENROLMENT_COLUMNS)
+    facts = load_facts(rows, spec.categories)
+    return facts, Plan()
+
+
+def plan_batch(batch: PayrollBatch) -> Plan:
+    spec = PROGRAMMES[batch.programme]
+    if spec.periodicity == Periodicity.CAMPAIGN:
+        return _plan_campaign(batch)
+    if spec.periodicity == Periodicity.YEARLY:
+        return _plan_yearly(batch)
+    return _plan_monthly(batch)
+
+
+def _accounts(child_ids: list[int]) -> set[int]:
+    qs = BankAccount.objects.filter(active=True)
+    return {row[0] for row in _chunked_values(qs, "child_id", child_ids, ("child_id",))}
+
+
+def _plan_monthly(batch: PayrollBatch) -> Plan:
+    period = batch.period
+    p = months.index(period)
+    facts, plan = _plan_enrolments(batch, batch.programme, period)
+    table = StandardTable(batch.programme)
+    ranges = _paid_ranges(batch.district_code, batch.programme, period)
+    child_ids = sorted({f.child_id for f in facts.values()})
+    failed = paid_units(batch.programme, child_ids, period, [LineStatus.FAILED])
+    irregular = [
+        f.child_id for pk, f in facts.items() if pk in ranges and ranges[pk][0] != _width(ranges[pk])
+    ]
+    exact = paid_units(batch.programme, irregular, period, LIVE_STATUSES)
+    has_account = _accounts(child_ids) if PROGRAMMES[batch.programme].needs_account else None
+    for f in facts.values():
+        spans = f.payable(p)
+        if f.id in ranges and f.child_id not in exact:
+            _count, first, last = ranges[f.id]
+            owed = _expand(_subtract(spans, months.index(first), months.index(last)))
+        else:
+            owed = [m for m in _expand(spans) if m not in exact.get(f.child_id, ())]
+        _add_lines(plan, batch, f, owed, p, table, failed, has_account)
+        if not any(a <= p <= b for a, b in spans):
+            _add_stop(plan, batch, f, p)
+    return plan
+
+
+def _width(r: tuple[int, dt.date, dt.date]) -> int:
+    return months.index(r[2]) - months.index(r[1]) + 1
+
+
+def _expand(spans: list[tuple[int, int]]) -> list[int]:
+    return [m for a, b in spans for m in range(a, b + 1)]
+
+
+def _add_lines(
+    plan: Plan,
+    batch: PayrollBatch,
+    f: Facts,
+    owed: list[int],
+    period_index: int,
+    table: StandardTable,
+    failed: dict[int, set[int]],
+    has_account: set[int] | None,
+) -> None:
+    if not owed:
+        return
+    if has_account is not None and f.child_id not in has_account:
+        _stop(
+            plan,
+            batch,
+            f,
+            StopReason.NO_ACCOUNT,
+            _("%(n)s month(s) owed, held until an account is recorded") % {"n": len(owed)},
+        )
+        return
+    for m in owed:
+        amount = table.amount(f.category, batch.district_code, m)
+        if amount is None:
+            _stop(plan, batch, f, StopReason.NO_STANDARD, months.label(months.from_index(m)))
+            continue
+        kind = LineKind.REGULAR
+        if m < period_index:
+            kind = LineKind.REISSUE if m in failed.get(f.child_id, ()) else LineKind.ARREARS
+        plan.lines.append(
+            PaymentLine(
+                batch=batch,
+                child_id=f.child_id,
+                enrolment_id=f.id,
+                programme=batch.programme,
+                category=f.category,
+                month=months.from_index(m),
+                amount=amount,
+                kind=kind,
+                district_code=batch.district_code,
+                division_code=f.division_code,
+            )
+        )
+
+
+def _stop(plan: Plan, batch: PayrollBatch, f: Facts, reason: StopReason, detail: str = "") -> None:
+    if f.id in plan.stopped:
+        return
+    plan.stopped.add(f.id)
+    plan.stops.append(
+        PayrollStop(
+            batch=batch,
+            child_id=f.child_id,
+            enrolment_id=f.id,
+            reason=reason,
+            detail=detail[:200],
+            division_code=f.division_code,
+        )
+    )
+
+
+def _add_stop(plan: Plan, batch: PayrollBatch, f: Facts, p: int) -> None:
+    """An enrolment not payable for the period: shown when the stop is new (it was payable last month, or is
+    still open); a lasting stop also ends the enrolment, so next month it is no longer listed."""
+    if f.end is not None and f.end < p:
+        if f.end == p - 1:  # ended last month: say why this month has no line
+            reason = StopReason.MOVED if f.end_reason == EndReason.MOVED else StopReason.ENDED
+            _stop(plan, batch, f, reason, f.end_reason)
+        return
+    if f.start > p:
+        return
+    reason, last = f.stop_reason(p)
+    detail = months.label(months.from_index(last)) if last is not None and last >= 0 else ""
+    _stop(plan, batch, f, reason, detail)
+    if reason in (StopReason.AGED_OUT, StopReason.ARCHIVED, StopReason.CATEGORY_ENDED) and last is not None:
+        plan.ended.append((f.id, max(last, f.start), reason))
+
+
+def _plan_yearly(batch: PayrollBatch) -> Plan:
+    """One payment per child and year, owed when the enrolment is payable in any month of the year; earlier
+    years never paid are arrears."""
+    year_first = months.index(batch.period)
+    horizon = months.add(batch.period, 11)
+    facts, plan = _plan_enrolments(batch, batch.programme, horizon)
+    table = StandardTable(batch.programme)
+    child_ids = sorted({f.child_id for f in facts.values()})
+    paid = paid_units(batch.programme, child_ids, batch.period, LIVE_STATUSES)
+    failed = paid_units(batch.programme, child_ids, batch.period, [LineStatus.FAILED])
+    has_account = _accounts(child_ids) if PROGRAMMES[batch.programme].needs_account else None
+    for f in facts.values():
+        spans = f.payable(months.index(horizon))
+        years = sorted({m - m % 12 for m in _expand(spans)})
+        owed = [y for y in years if y not in paid.get(f.child_id, ())]
+        _add_lines(plan, batch, f, owed, year_first, table, failed, has_account)
+        if year_first not in years and (f.end is None or f.end >= year_first) and f.start <= year_first + 11:
+            reason, _last = f.stop_reason(year_first)
+            _stop(plan, batch, f, reason)
+    return plan
+
+
+def _plan_campaign(batch: PayrollBatch) -> Plan:
+    """A fixed amount for every child the basic allowance pays this month in the district (e.g. 和平区 600
+    yuan at the Spring Festival); nothing owed from earlier campaigns."""
+    p = months.index(batch.period)
+    via = PROGRAMMES[batch.programme].via or Programme.BASIC_LIVING
+    facts, plan = _plan_enrolments(batch, via, batch.period)
+    table = StandardTable(batch.programme)
+    child_ids = sorted({f.child_id for f in facts.values()})
+    paid = paid_units(batch.programme, child_ids, batch.period, LIVE_STATUSES)
+    has_account = _accounts(child_ids)
+    seen: set[int] = set()
+    for f in facts.values():
+        payable = any(a <= p <= b for a, b in f.payable(p))
+        if not payable or f.child_id in seen or p in paid.get(f.child_id, ()):
+            continue
+        seen.add(f.child_id)
+        _add_lines(plan, batch, f, [p], p, table, {}, has_account)
+    return plan
+
+
+# ---------------------------------------------------------------- services
+
+
+def _batch_for(district_code: str, programme: str, period: dt.date, title: str) -> PayrollBatch:
+    """The one batch of (district, programme, period): found, or created exactly once even when two
+    generate at the same time (the unique constraint decides; the loser reads the winner's row)."""
+    try:
+        with transaction.atomic():
+            batch, _created = PayrollBatch.objects.get_or_create(
+                district_code=district_code, programme=programme, period=period, defaults={"title": title}
+            )
+    except IntegrityError:
+        batch = PayrollBatch.objects.get(district_code=district_code, programme=programme, period=period)
+    return PayrollBatch.objects.select_for_update().get(pk=batch.pk)
+
+
+def normalise_period(programme: str, month: dt.date) -> dt.date:
+    month = months.first(month)
+    if PROGRAMMES[programme].periodicity == Periodicity.YEARLY:
+        return month.replace(month=1)
+    return month
+
+
+@transaction.atomic
+def payroll_generate(
+    *,
+    actor: User | None,
+    district_code: str,
+    month: dt.date,
+    programme: str = Programme.BASIC_LIVING,
+    title: str = "",
+) -> PayrollBatch:
+    """Create (or find) the district's batch for the period. A draft is recomputed from the facts (late
+    approvals get in); a batch past draft is returned as it is. Either way it is the same batch."""
+    if programme not in Programme.values:
+        raise CarenetError(_("Unknown programme."), field="programme")
+    district = Division.objects.filter(code=district_code, level="district").first()
+    if district is None:
+        raise CarenetError(
+            _("No district has the code %(code)s.") % {"code": district_code}, field="district"
+        )
+    _require(actor, Perm.PAYROLL_PREPARE, district_code)
+    period = normalise_period(programme, month)
+    if period > months.add(months.first(timezone.localdate()), 1):
+        raise CarenetError(_("Payroll can be prepared at most one month ahead."), field="month")
+    batch = _batch_for(district_code, programme, period, title)
+    if batch.status != BatchStatus.DRAFT:
+        return batch
+    PaymentLine.objects.filter(batch=batch).delete()  # draft lines are a proposal, not payments
+    PayrollStop.objects.filter(batch=batch).delete()
+    plan = plan_batch(batch)
+    PaymentLine.objects.bulk_create(plan.lines, batch_size=5000)
+    PayrollStop.objects.bulk_create(plan.stops, batch_size=5000)
+    _end_stopped(actor, plan.ended)
+    _set_totals(batch, plan.lines)
+    batch.generated_by, batch.generated_at = actor, timezone.now()
+    if title:
+        batch.title = title[:100]
+    batch.save()
+    _log(
+        actor,
+        batch,
+        "generate",
+        {
+            "beneficiaries": [None, batch.beneficiaries],
+            "lines": [None, batch.line_count],
+            "total": [None, str(batch.total)],
+            "stops": [None, len(plan.stops)],
+        },
+    )
+    return batch
+
+
+def _end_stopped(actor: User | None, ended: list[tuple[int, int, StopReason]]) -> None:
+    """Lasting stops (18, archived, category left) end the enrolment at its last payable month, so the child's
+    page says so and later batches no longer list it."""
+    reasons = {
+        StopReason.AGED_OUT: EndReason.AGED_OUT,
+        StopReason.ARCHIVED: EndReason.ARCHIVED,
+        StopReason.CATEGORY_ENDED: EndReason.CATEGORY_ENDED,
+    }
+    for enrolment in Enrolment.objects.select_for_update().filter(
+        pk__in=[e for e, _m, _r in ended], end_month__isnull=True
+    ):
+        last, reason = next((m, r) for e, m, r in ended if e == enrolment.pk)
+        try:
+            with transaction.atomic():
+                enrolment_end(
+                    actor=actor,
+                    enrolment=enrolment,
+                    last_month=months.from_index(last),
+                    reason=reasons[reason],
+                )
+        except CarenetError:
+            continue  # months past the stop were already paid: the proof lists them; the stop stays visible
+
+
+def _set_totals(batch: PayrollBatch, lines: list[PaymentLine]) -> None:
+    batch.line_count = len(lines)
+    batch.beneficiaries = len({line.child_id for line in lines})
+    batch.total = sum((line.amount for line in lines), Decimal("0.00"))
+
+
+def _locked(actor: User, batch: PayrollBatch, perm: Perm, expected: Iterable[str]) -> PayrollBatch:
+    batch = scope(actor, PayrollBatch.objects.select_for_update()).get(pk=batch.pk)
+    _require(actor, perm, batch.district_code)
+    if batch.status not in expected:
+        raise CarenetError(
+            _("The batch is %(status)s; this step is not possible now.")
+            % {"status": batch.get_status_display()}
+        )
+    return batch
+
+
+@transaction.atomic
+def batch_review(*, actor: User, batch: PayrollBatch) -> PayrollBatch:
+    batch = _locked(actor, batch, Perm.PAYROLL_PREPARE, [BatchStatus.DRAFT])
+    if batch.line_count == 0:
+        raise CarenetError(_("The batch has no payments."))
+    batch.status, batch.reviewed_by, batch.reviewed_at = BatchStatus.REVIEWED, actor, timezone.now()
+    batch.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+    _log(actor, batch, "review", {"status": [BatchStatus.DRAFT, BatchStatus.REVIEWED]})
+    return batch
+
+
+@transaction.atomic
+def batch_return(*, actor: User, batch: PayrollBatch, comment: str) -> PayrollBatch:
+    """The approver sends a reviewed batch back to draft (it can then be regenerated)."""
+    batch = _locked(actor, batch, Perm.PAYROLL_APPROVE, [BatchStatus.REVIEWED])
+    if not comment.strip():
+        raise CarenetError(_("Say why the batch is sent back."), field="comment")
+    batch.status, batch.reviewed_by, batch.reviewed_at = BatchStatus.DRAFT, None, None
+    batch.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+    _log(
+        actor,
+        batch,
+        "return",
+        {"status": [BatchStatus.REVIEWED, BatchStatus.DRAFT], "comment": [None, comment]},
+    )
+    return batch
+
+
+def conflicts(batch: PayrollBatch, limit: int = 20) -> list[PaymentLine]:
+    """Lines of `batch` whose child-month another batch has already paid (or approved)."""
+    other = PaymentLine.objects.filter(
+        child_id=OuterRef("child_id"),
+        programme=OuterRef("programme"),
+        month=OuterRef("month"),
+        status__in=LIVE_STATUSES,
+    ).exclude(batch_id=batch.pk)
+    return list(
+        PaymentLine.objects.filter(batch=batch, status=LineStatus.DRAFT)
+        .filter(Exists(other))
+        .select_related("child")
+        .order_by("child_id", "month")[:limit]
+    )
+
+
+def _serialise_approvals() -> None:
+    """Two districts approving at once must not both pay one child-month: approvals queue on one lock."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [0x5041_5952])  # "PAYR"
+
+
+@transaction.atomic
+def batch_approve(*, actor: User, batch: PayrollBatch) -> PayrollBatch:
+    _serialise_approvals()
+    batch = _locked(actor, batch, Perm.PAYROLL_APPROVE, [BatchStatus.REVIEWED])
+    if actor.pk in (batch.reviewed_by_id, batch.generated_by_id):
+        raise PermissionDeniedError(
+            _("A batch is approved by someone other than the person who prepared it.")
+        )
+    clashes = conflicts(batch)
+    if clashes:
+        named = "；".join(
+            _("%(name)s %(month)s (batch of %(district)s)")
+            % {"name": line.child.name, "month": months.label(line.month), "district": _paying_district(line)}
+            for line in clashes[:5]
+        )
+        raise CarenetError(
+            _(
+                "%(n)s payment(s) in this batch are already paid by another batch: %(list)s. Regenerate the batch or settle it with that district first."
+            )
+            % {"n": len(clashes), "list": named}
+        )
+    PaymentLine.objects.filter(batch=batch, status=LineStatus.DRAFT).update(status=LineStatus.APPROVED)
+    batch.status, batch.approved_by, batch.approved_at = BatchStatus.APPROVED, actor, timezone.now()
+    batch.save(update_fields=["status", "approved_by", "approved_at"])
+    _log(
+        actor,
+        batch,
+        "approve",
+        {"status": [BatchStatus.REVIEWED, BatchStatus.APPROVED], "total": [None, str(batch.total)]},
+    )
+    return batch
+
+
+def _paying_district(line: PaymentLine) -> str:
+    other = (
+        PaymentLine.objects.filter(
+            child_id=line.child_id, programme=line.programme, month=line.month, status__in=LIVE_STATUSES
+        )
+        .exclude(batch_id=line.batch_id)
+        .values_list("district_code", flat=True)
+        .first()
+    )
+    division = Division.objects.filter(code=other).first()
+    return division.name if division else (other or "")
+
+
+def batch_summary(batch: PayrollBatch) -> dict[str, object]:
+    """What `carenet payroll generate` prints and the batch page heads with."""
+    by_kind = dict(
+        PaymentLine.objects.filter(batch=batch).values_list("kind").annotate(total=Sum("amount")).order_by()
+    )
+    return {
+        "batch": batch.pk,
+        "district": batch.district_code,
+        "programme": batch.programme,
+        "period": months.label(batch.period),
+        "status": batch.status,
+        "beneficiaries": batch.beneficiaries,
+        "lines": batch.line_count,
+        "total": str(batch.total),
+        "arrears": str(by_kind.get(LineKind.ARREARS, Decimal("0.00"))),
+        "reissued": str(by_kind.get(LineKind.REISSUE, Decimal("0.00"))),
+        "stops": PayrollStop.objects.filter(batch=batch).count(),
+    }
