@@ -15,6 +15,12 @@ ENTITY_LABELS = {
     "visit": _("Visit"),
     "visit_rule": _("Visit rule"),
     "problem": _("Problem"),
+    "application": _("Application"),
+    "enrolment": _("Benefit enrolment"),
+    "standard": _("Benefit standard"),
+    "bank_account": _("Bank account"),
+    "payroll_batch": _("Payroll batch"),
+    "payment_line": _("Payment"),
 }
 # Stored access details are short codes (never personal data); these are their readable names.
 DETAIL_LABELS = {
@@ -42,6 +48,7 @@ NUMBERED_DETAIL_LABELS = {
     "visit photo": _("visit photo %(n)s"),
     "problem": _("problem %(n)s"),
     "api problem": _("API: problem %(n)s"),
+    "application": _("application %(n)s"),
 }
 
 
@@ -55,6 +62,13 @@ class ChangeLog(models.Model):
         RESTORE = "restore", _("Restored")
         DELETE = "delete", _("Removed")
         REVIEW = "review", _("Reviewed")
+        FILE = "file", _("Filed")
+        CHECK = "check", _("Checked")
+        APPROVE = "approve", _("Approved")
+        RETURN = "return", _("Sent back")
+        REJECT = "reject", _("Rejected")
+        RESUBMIT = "resubmit", _("Resubmitted")
+        GENERATE = "generate", _("Generated")
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")

@@ -6,4 +6,5 @@ class BenefitsConfig(AppConfig):
     label = "benefits"
 
     def ready(self) -> None:
-        from carenet.benefits import enrolment  # noqa: F401  (follows children who move: registry signal)
+        # Both follow children who move (registry signal).
+        from carenet.benefits import applications, enrolment  # noqa: F401

@@ -43,9 +43,25 @@ def enrolments_open_for(
     """Open every programme the category entitles to from `start_month` (earlier months become arrears in the
     next payroll). A programme the child already draws is left as it is."""
     opened = []
+    start_month = months.first(start_month)
     for programme in programmes_for(category):
-        if Enrolment.objects.filter(child=child, programme=programme, end_month__isnull=True).exists():
+        current = (
+            Enrolment.objects.select_for_update()
+            .filter(child=child, programme=programme, end_month__isnull=True)
+            .first()
+        )
+        if current is not None and current.category == category:
             continue
+        if current is not None:
+            # A switch (e.g. a poor-family child found to be an orphan): the old category is paid up to the
+            # month before, the new one from its effective month, at its own standard.
+            enrolment_end(
+                actor=actor,
+                enrolment=current,
+                last_month=months.add(start_month, -1),
+                reason=EndReason.OTHER,
+                note=category,
+            )
         enrolment = Enrolment.objects.create(
             child=child,
             programme=programme,

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Sum
+from django.db.models import Exists, Max, OuterRef, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -28,7 +28,6 @@ from carenet.accounts.models import Division, User
 from carenet.accounts.permissions import Perm, has_perm
 from carenet.audit import events
 from carenet.benefits import months
-from carenet.benefits.enrolment import enrolment_end
 from carenet.benefits.models import (
     LIVE_STATUSES,
     PROGRAMMES,
@@ -163,11 +162,12 @@ def _as_date(value: dt.date | str | None) -> dt.date | None:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def load_facts(enrolments: Iterable[tuple], categories: Iterable[str]) -> dict[int, Facts]:
-    """Facts for enrolment rows of ENROLMENT_COLUMNS, with the memberships and suspensions they need."""
+def load_facts(enrolments: QuerySet[Enrolment], categories: Iterable[str]) -> dict[int, Facts]:
+    """Facts for the `enrolments` with the memberships and suspensions they need: three queries, the last two
+    joined to the first as subqueries (no id lists, whatever the district's size)."""
     facts: dict[int, Facts] = {}
     by_child: dict[int, list[Facts]] = defaultdict(list)
-    for row in enrolments:
+    for row in enrolments.values_list(*ENROLMENT_COLUMNS).iterator(chunk_size=20000):
         pk, child_id, category, division, start, end, end_reason, birth, status, archived_on, child_div = row
         f = Facts(
             id=pk,
@@ -186,19 +186,16 @@ def load_facts(enrolments: Iterable[tuple], categories: Iterable[str]) -> dict[i
         by_child[child_id].append(f)
     if not facts:
         return facts
-    for child_id, category, start, end in _chunked_values(
-        CategoryMembership.objects.filter(category__in=list(categories)),
-        "child_id",
-        list(by_child),
-        ("child_id", "category", "start_date", "end_date"),
-    ):
+    memberships = CategoryMembership.objects.filter(
+        category__in=list(categories), child_id__in=enrolments.values("child_id")
+    ).values_list("child_id", "category", "start_date", "end_date")
+    for child_id, category, start, end in memberships.iterator(chunk_size=20000):
         span = (months.index(_as_date(start)), months.index(_as_date(end)) if end else FOREVER)
         for f in by_child.get(child_id, ()):
             if f.category == category:
                 f.memberships.append(span)
-    for enrolment_id, s_from, s_to in Suspension.objects.filter(
-        enrolment_id__in=_ids_subquery(facts)
-    ).values_list("enrolment_id", "from_month", "to_month"):
+    suspensions = Suspension.objects.filter(enrolment_id__in=enrolments.values("id"))
+    for enrolment_id, s_from, s_to in suspensions.values_list("enrolment_id", "from_month", "to_month"):
         if enrolment_id in facts:
             facts[enrolment_id].suspensions.append(
                 (months.index(_as_date(s_from)), months.index(_as_date(s_to)) if s_to else FOREVER)
@@ -206,12 +203,12 @@ def load_facts(enrolments: Iterable[tuple], categories: Iterable[str]) -> dict[i
     return facts
 
 
-def _ids_subquery(facts: dict[int, Facts]) -> list[int]:
-    return list(facts)
-
-
-def _chunked_values(qs, key: str, ids: list[int], columns: tuple[str, ...], size: int = 20000):  # type: ignore[no-untyped-def]
-    """values_list over `ids` in chunks (SQLite allows at most 32766 parameters per statement)."""
+def _chunked_values(qs, key: str, ids: list[int] | QuerySet, columns: tuple[str, ...], size: int = 20000):  # type: ignore[no-untyped-def, type-arg]
+    """values_list of `qs` whose `key` is in `ids`: a subquery when `ids` is a queryset, else in chunks
+    (SQLite allows at most 32766 parameters per statement)."""
+    if isinstance(ids, QuerySet):
+        yield from qs.filter(**{f"{key}__in": ids}).values_list(*columns).iterator(chunk_size=20000)
+        return
     for i in range(0, len(ids), size):
         yield from qs.filter(**{f"{key}__in": ids[i : i + size]}).values_list(*columns)
 
@@ -239,7 +236,10 @@ def district_enrolments(district_code: str, programme: str, horizon: dt.date):  
 
 
 def paid_units(
-    programme: str, child_ids: list[int], upto: dt.date, statuses: Iterable[str]
+    programme: str,
+    child_ids: list[int] | QuerySet,
+    upto: dt.date,
+    statuses: Iterable[str],  # type: ignore[type-arg]
 ) -> dict[int, set[int]]:
     """Month indexes with a line in `statuses`, per child (any district)."""
     paid: dict[int, set[int]] = defaultdict(set)
@@ -276,7 +276,7 @@ def _paid_ranges(
 
 @dataclass
 class Plan:
-    lines: list[PaymentLine] = field(default_factory=list)
+    lines: list[tuple] = field(default_factory=list)  # type: ignore[type-arg]  # LINE_COLUMNS order
     stops: list[PayrollStop] = field(default_factory=list)
     ended: list[tuple[int, int, StopReason]] = field(default_factory=list)  # (enrolment, last month, reason)
     stopped: set[int] = field(
@@ -284,11 +284,13 @@ class Plan:
     )  # enrolments with a stop (one each: the first reason found)
 
 
-def _plan_enrolments(batch: PayrollBatch, programme: str, horizon: dt.date) -> tuple[dict[int, Facts], Plan]:
-    spec = PROGRAMMES[programme]
-    rows = district_enrolments(batch.district_code, programme, horizon).values_list(*ENROLMENT_COLUMNS)
-    facts = load_facts(rows, spec.categories)
-    return facts, Plan()
+def _plan_enrolments(
+    batch: PayrollBatch, programme: str, horizon: dt.date
+) -> tuple[dict[int, Facts], Plan, QuerySet]:  # type: ignore[type-arg]
+    """The district's facts, and its children as a subquery for the other reads."""
+    enrolments = district_enrolments(batch.district_code, programme, horizon)
+    facts = load_facts(enrolments, PROGRAMMES[programme].categories)
+    return facts, Plan(), enrolments.values("child_id")
 
 
 def plan_batch(batch: PayrollBatch) -> Plan:
@@ -300,7 +302,7 @@ def plan_batch(batch: PayrollBatch) -> Plan:
     return _plan_monthly(batch)
 
 
-def _accounts(child_ids: list[int]) -> set[int]:
+def _accounts(child_ids: list[int] | QuerySet) -> set[int]:  # type: ignore[type-arg]
     qs = BankAccount.objects.filter(active=True)
     return {row[0] for row in _chunked_values(qs, "child_id", child_ids, ("child_id",))}
 
@@ -308,10 +310,9 @@ def _accounts(child_ids: list[int]) -> set[int]:
 def _plan_monthly(batch: PayrollBatch) -> Plan:
     period = batch.period
     p = months.index(period)
-    facts, plan = _plan_enrolments(batch, batch.programme, period)
+    facts, plan, child_ids = _plan_enrolments(batch, batch.programme, period)
     table = StandardTable(batch.programme)
     ranges = _paid_ranges(batch.district_code, batch.programme, period)
-    child_ids = sorted({f.child_id for f in facts.values()})
     failed = paid_units(batch.programme, child_ids, period, [LineStatus.FAILED])
     irregular = [
         f.child_id for pk, f in facts.items() if pk in ranges and ranges[pk][0] != _width(ranges[pk])
@@ -369,17 +370,18 @@ def _add_lines(
         if m < period_index:
             kind = LineKind.REISSUE if m in failed.get(f.child_id, ()) else LineKind.ARREARS
         plan.lines.append(
-            PaymentLine(
-                batch=batch,
-                child_id=f.child_id,
-                enrolment_id=f.id,
-                programme=batch.programme,
-                category=f.category,
-                month=months.from_index(m),
-                amount=amount,
-                kind=kind,
-                district_code=batch.district_code,
-                division_code=f.division_code,
+            (
+                batch.pk,
+                f.child_id,
+                f.id,
+                batch.programme,
+                f.category,
+                months.from_index(m),
+                amount,
+                kind.value,
+                LineStatus.DRAFT.value,
+                batch.district_code,
+                f.division_code,
             )
         )
 
@@ -422,9 +424,8 @@ def _plan_yearly(batch: PayrollBatch) -> Plan:
     years never paid are arrears."""
     year_first = months.index(batch.period)
     horizon = months.add(batch.period, 11)
-    facts, plan = _plan_enrolments(batch, batch.programme, horizon)
+    facts, plan, child_ids = _plan_enrolments(batch, batch.programme, horizon)
     table = StandardTable(batch.programme)
-    child_ids = sorted({f.child_id for f in facts.values()})
     paid = paid_units(batch.programme, child_ids, batch.period, LIVE_STATUSES)
     failed = paid_units(batch.programme, child_ids, batch.period, [LineStatus.FAILED])
     has_account = _accounts(child_ids) if PROGRAMMES[batch.programme].needs_account else None
@@ -444,9 +445,8 @@ def _plan_campaign(batch: PayrollBatch) -> Plan:
     yuan at the Spring Festival); nothing owed from earlier campaigns."""
     p = months.index(batch.period)
     via = PROGRAMMES[batch.programme].via or Programme.BASIC_LIVING
-    facts, plan = _plan_enrolments(batch, via, batch.period)
+    facts, plan, child_ids = _plan_enrolments(batch, via, batch.period)
     table = StandardTable(batch.programme)
-    child_ids = sorted({f.child_id for f in facts.values()})
     paid = paid_units(batch.programme, child_ids, batch.period, LIVE_STATUSES)
     has_account = _accounts(child_ids)
     seen: set[int] = set()
@@ -510,9 +510,9 @@ def payroll_generate(
     PaymentLine.objects.filter(batch=batch).delete()  # draft lines are a proposal, not payments
     PayrollStop.objects.filter(batch=batch).delete()
     plan = plan_batch(batch)
-    PaymentLine.objects.bulk_create(plan.lines, batch_size=5000)
+    _insert_lines(plan.lines)
     PayrollStop.objects.bulk_create(plan.stops, batch_size=5000)
-    _end_stopped(actor, plan.ended)
+    _end_stopped(actor, batch, plan.ended)
     _set_totals(batch, plan.lines)
     batch.generated_by, batch.generated_at = actor, timezone.now()
     if title:
@@ -532,34 +532,82 @@ def payroll_generate(
     return batch
 
 
-def _end_stopped(actor: User | None, ended: list[tuple[int, int, StopReason]]) -> None:
+def _end_stopped(actor: User | None, batch: PayrollBatch, ended: list[tuple[int, int, StopReason]]) -> None:
     """Lasting stops (18, archived, category left) end the enrolment at its last payable month, so the child's
-    page says so and later batches no longer list it."""
+    page says so and later batches no longer list it. In bulk: a run may find thousands (the first run after a
+    migration). An enrolment this district already paid past that month is left open: the proof lists those
+    months, and the stop stays visible."""
     reasons = {
         StopReason.AGED_OUT: EndReason.AGED_OUT,
         StopReason.ARCHIVED: EndReason.ARCHIVED,
         StopReason.CATEGORY_ENDED: EndReason.CATEGORY_ENDED,
     }
-    for enrolment in Enrolment.objects.select_for_update().filter(
-        pk__in=[e for e, _m, _r in ended], end_month__isnull=True
-    ):
-        last, reason = next((m, r) for e, m, r in ended if e == enrolment.pk)
-        try:
-            with transaction.atomic():
-                enrolment_end(
-                    actor=actor,
-                    enrolment=enrolment,
-                    last_month=months.from_index(last),
-                    reason=reasons[reason],
-                )
-        except CarenetError:
-            continue  # months past the stop were already paid: the proof lists them; the stop stays visible
+    last_of = {pk: (last, reason) for pk, last, reason in ended}
+    paid_through = dict(
+        PaymentLine.objects.filter(
+            enrolment_id__in=list(last_of), status__in=LIVE_STATUSES, district_code=batch.district_code
+        )
+        .values_list("enrolment_id")
+        .annotate(top=Max("month"))
+        .order_by()
+    )
+    groups: dict[tuple[int, StopReason], list[int]] = defaultdict(list)
+    for pk, (last, reason) in last_of.items():
+        top = paid_through.get(pk)
+        if top is None or months.index(_as_date(top)) <= last:
+            groups[(last, reason)].append(pk)
+    audit = []
+    for (last, reason), pks in groups.items():
+        month = months.from_index(last)
+        open_pks = list(
+            Enrolment.objects.filter(pk__in=pks, end_month__isnull=True).values_list(
+                "pk", "child_id", "division_code"
+            )
+        )
+        Enrolment.objects.filter(pk__in=[p for p, _c, _d in open_pks]).update(
+            end_month=month, end_reason=reasons[reason]
+        )
+        audit += [
+            (
+                pk,
+                child_id,
+                code,
+                {"end_month": [None, months.label(month)], "end_reason": ["", reasons[reason].value]},
+            )
+            for pk, child_id, code in open_pks
+        ]
+    events.changes_recorded(actor=actor, entity="enrolment", action="update", rows=audit)
 
 
-def _set_totals(batch: PayrollBatch, lines: list[PaymentLine]) -> None:
+def _insert_lines(lines: list[tuple]) -> None:  # type: ignore[type-arg]
+    """A district's lines (tuples in LINE_COLUMNS order) in one go: COPY on PostgreSQL, executemany
+    elsewhere (bulk_create spent seconds building model instances and SQL for 100,000 rows)."""
+    from carenet.demo.loader import TableLoader
+
+    loader = TableLoader(PaymentLine, LINE_COLUMNS, batch_size=50_000)
+    loader.extend(lines)
+    loader.flush()
+
+
+LINE_COLUMNS = (
+    "batch_id",
+    "child_id",
+    "enrolment_id",
+    "programme",
+    "category",
+    "month",
+    "amount",
+    "kind",
+    "status",
+    "district_code",
+    "division_code",
+)
+
+
+def _set_totals(batch: PayrollBatch, lines: list[tuple]) -> None:  # type: ignore[type-arg]
     batch.line_count = len(lines)
-    batch.beneficiaries = len({line.child_id for line in lines})
-    batch.total = sum((line.amount for line in lines), Decimal("0.00"))
+    batch.beneficiaries = len({line[1] for line in lines})
+    batch.total = sum((line[6] for line in lines), Decimal("0.00"))
 
 
 def _locked(actor: User, batch: PayrollBatch, perm: Perm, expected: Iterable[str]) -> PayrollBatch:

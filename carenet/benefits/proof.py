@@ -24,7 +24,7 @@ from carenet.accounts.models import User
 from carenet.accounts.permissions import Perm, has_perm
 from carenet.benefits import months
 from carenet.benefits.models import LIVE_STATUSES, PROGRAMMES, LineStatus, PaymentLine, Programme
-from carenet.benefits.payroll import ENROLMENT_COLUMNS, _as_date, _chunked_values, load_facts
+from carenet.benefits.payroll import _as_date, _chunked_values, load_facts
 from carenet.benefits.standards import StandardTable
 from carenet.core.errors import CarenetError, PermissionDeniedError
 
@@ -114,14 +114,10 @@ def _owed(
     first, last = months.from_index(lo), months.from_index(hi)
     from carenet.benefits.models import Enrolment
 
-    rows = (
-        Enrolment.objects.filter(
-            programme=programme, division_code__startswith=division_code, start_month__lte=last
-        )
-        .exclude(end_month__lt=first)
-        .values_list(*ENROLMENT_COLUMNS)
-    )
-    facts = load_facts(rows.iterator(chunk_size=20000), spec.categories)
+    enrolments = Enrolment.objects.filter(
+        programme=programme, division_code__startswith=division_code, start_month__lte=last
+    ).exclude(end_month__lt=first)
+    facts = load_facts(enrolments, spec.categories)
     cache = _RunCache(StandardTable(programme), lo, hi)
     owed: dict[int, dict[Decimal | None, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
     for f in facts.values():

@@ -478,3 +478,38 @@ def test_money_is_exact_decimal_everywhere(kid, personas):
             amount=0.1,
             valid_from=months.add(THIS_MONTH, 1),  # a float is refused
         )
+
+
+def test_a_bank_return_with_a_failure_is_reissued_next_month_end_to_end(kid, personas):
+    from openpyxl import Workbook
+
+    from carenet.benefits.bankfiles import bank_file_write, bank_return_import
+
+    second = ChildFactory(name="冯二", division=kid.division)
+    for child in (kid, second):
+        enrol(child, start=LAST_MONTH)
+    batch = payroll_generate(actor=personas.district_finance, district_code=DISTRICT, month=LAST_MONTH)
+    batch_review(actor=personas.district_finance, batch=batch)
+    batch_approve(actor=personas.district_specialist, batch=batch)
+    bank_file_write(actor=personas.district_finance, batch=batch)
+    wb = Workbook()
+    wb.active.append(["业务号", "金额", "结果", "原因"])
+    for line in batch.lines.order_by("child_id"):
+        failed = line.child_id == second.pk
+        wb.active.append(
+            [str(line.pk), "2100.00", "失败" if failed else "成功", "账户已冻结" if failed else ""]
+        )
+    data = io.BytesIO()
+    wb.save(data)
+    report = bank_return_import(actor=personas.district_finance, batch=batch, data=data.getvalue())
+    assert (report.paid_count, report.failed_count, report.reconciled) == (1, 1, True)
+    nxt = payroll_generate(actor=personas.district_finance, district_code=DISTRICT, month=THIS_MONTH)
+    assert sorted(nxt.lines.values_list("child_id", "month", "kind")) == sorted(
+        [
+            (kid.pk, THIS_MONTH, LineKind.REGULAR),
+            (second.pk, LAST_MONTH, LineKind.REISSUE),
+            (second.pk, THIS_MONTH, LineKind.REGULAR),
+        ]
+    )
+    proof = full_payment_proof(actor=None, division_code=DISTRICT, first=LAST_MONTH, last=LAST_MONTH)
+    assert (proof.paid_ok, proof.gaps) == (1, 1)  # until the reissue is paid, the failed month is a gap

@@ -31,6 +31,7 @@ def change_items(changes: dict[str, list[Any]]) -> list[tuple[str, Any, Any]]:
 
 
 def _field_labels() -> dict[str, dict[str, Any]]:
+    from carenet.benefits.models import Application, BankAccount, Enrolment, PaymentLine, PayrollBatch, Standard
     from carenet.problems.models import Problem
     from carenet.registry.models import CategoryMembership, Child, ChildDocument, FamilyMember, Household
     from carenet.visits.models import Visit, VisitRule
@@ -44,6 +45,12 @@ def _field_labels() -> dict[str, dict[str, Any]]:
         "visit": Visit,
         "visit_rule": VisitRule,
         "problem": Problem,
+        "application": Application,
+        "enrolment": Enrolment,
+        "standard": Standard,
+        "bank_account": BankAccount,
+        "payroll_batch": PayrollBatch,
+        "payment_line": PaymentLine,
     }
     labels: dict[str, dict[str, Any]] = {}
     for entity, model in models.items():
