@@ -75,7 +75,9 @@ def personas(city: City) -> Personas:
         district_specialist=UserFactory(
             username="p-district", role=Role.DISTRICT_SPECIALIST, division=city.district
         ),
-        district_finance=UserFactory(username="p-finance", role=Role.DISTRICT_FINANCE, division=city.district),
+        district_finance=UserFactory(
+            username="p-finance", role=Role.DISTRICT_FINANCE, division=city.district
+        ),
         street_supervisor=UserFactory(username="p-street", role=Role.STREET_SUPERVISOR, division=city.street),
         director_a=UserFactory(username="p-village-a", role=Role.VILLAGE_DIRECTOR, division=city.village_a),
         director_b=UserFactory(username="p-village-b", role=Role.VILLAGE_DIRECTOR, division=city.village_b),

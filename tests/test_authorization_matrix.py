@@ -49,7 +49,14 @@ from carenet.accounts.models import User
 from carenet.accounts.permissions import Perm
 from carenet.conftest import children, city, personas  # noqa: F401  (fixtures shared with the app tests)
 from carenet.registry.models import Caseload, CategoryMembership, Child, ChildDocument, FamilyMember
-from carenet.tests_matrix import rows_mobile, rows_problems, rows_visits, rows_visits_web
+from carenet.tests_matrix import (
+    rows_applications,
+    rows_benefits,
+    rows_mobile,
+    rows_problems,
+    rows_visits,
+    rows_visits_web,
+)
 from carenet.tests_matrix import world as w
 from carenet.tests_matrix.checks import Callers, Kind, Row, check_anonymous, check_persona
 from carenet.tests_matrix.routes import all_routes
@@ -342,6 +349,7 @@ ROWS: list[Row] = [
 ]
 # Visits and problems keep their rows beside their code (carenet/tests_matrix/rows_*.py).
 ROWS += rows_visits.ROWS + rows_visits_web.ROWS + rows_problems.ROWS + rows_mobile.ROWS
+ROWS += rows_applications.ROWS + rows_benefits.ROWS
 
 # ---------------------------------------------------------------- coverage of the table
 

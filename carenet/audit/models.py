@@ -27,6 +27,8 @@ DETAIL_LABELS = {
     "full_id": _("full ID number shown"),
     "xlsx": _("Excel export"),
     "xlsx full_id": _("Excel export with full ID numbers"),
+    "benefits": _("benefits and payments"),
+    "payment proof": _("proof of full payment"),
     "api get": _("API read"),
     "api create": _("API create"),
     "api update": _("API update"),
@@ -49,6 +51,7 @@ NUMBERED_DETAIL_LABELS = {
     "problem": _("problem %(n)s"),
     "api problem": _("API: problem %(n)s"),
     "application": _("application %(n)s"),
+    "payroll batch": _("payroll batch %(n)s"),
 }
 
 

@@ -50,6 +50,7 @@ from carenet.core.errors import CarenetError, PermissionDeniedError
 from carenet.registry.models import CategoryMembership, ChildStatus
 
 FOREVER = 10**7  # an open end, as a month index
+CENT = Decimal("0.01")
 
 
 # ---------------------------------------------------------------- who may act
@@ -97,7 +98,7 @@ def age_limit_index(birth: dt.date) -> int:
     return month18 if settings.PAY_THROUGH_18TH_BIRTHDAY_MONTH else month18 - 1
 
 
-@dataclass
+@dataclass(slots=True)
 class Facts:
     """What payroll needs to know about one enrolment, loaded for a whole district at once."""
 
@@ -126,8 +127,7 @@ class Facts:
     def payable(self, horizon: int) -> list[tuple[int, int]]:
         """The months this enrolment is owed up to `horizon`, as inclusive (first, last) intervals."""
         hi = min(horizon, self.end if self.end is not None else FOREVER, *(m for m, _r in self.limits()))
-        spans = [(max(a, self.start), min(b, hi)) for a, b in self.memberships]
-        spans = [(a, b) for a, b in spans if a <= b]
+        spans = _merged((max(a, self.start), min(b, hi)) for a, b in self.memberships)
         for s_from, s_to in self.suspensions:
             spans = _subtract(spans, s_from, s_to)
         return spans
@@ -141,6 +141,18 @@ class Facts:
             ended = [b for a, b in self.memberships if b < month]
             return StopReason.CATEGORY_ENDED, max(ended) if ended else None
         return StopReason.SUSPENDED, None
+
+
+def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Non-empty spans, sorted, with overlapping or touching ones joined: two memberships of one category that
+    meet inside a month (one ends on the 1st, the next starts on the 2nd) owe that month once."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(s for s in spans if s[0] <= s[1]):
+        if out and a <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def _subtract(spans: list[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
@@ -732,7 +744,7 @@ def batch_summary(batch: PayrollBatch) -> dict[str, object]:
         "beneficiaries": batch.beneficiaries,
         "lines": batch.line_count,
         "total": str(batch.total),
-        "arrears": str(by_kind.get(LineKind.ARREARS, Decimal("0.00"))),
-        "reissued": str(by_kind.get(LineKind.REISSUE, Decimal("0.00"))),
+        "arrears": str(Decimal(by_kind.get(LineKind.ARREARS) or 0).quantize(CENT)),
+        "reissued": str(Decimal(by_kind.get(LineKind.REISSUE) or 0).quantize(CENT)),
         "stops": PayrollStop.objects.filter(batch=batch).count(),
     }

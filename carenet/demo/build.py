@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from carenet.accounts.models import Division, DivisionLevel, User
 from carenet.accounts.services import divisions_import
-from carenet.demo import places, staff, visits
+from carenet.demo import benefits, places, staff, visits
 from carenet.demo.population import PopulationStats, VillageContext, populate
 from carenet.registry.models import Caseload, Child, ChildStatus
 
@@ -31,6 +31,7 @@ class DemoResult:
     caseload: int
     seconds: float
     visits: visits.VisitStats | None = None
+    benefits: benefits.BenefitStats | None = None
 
 
 def demo_build(
@@ -65,6 +66,9 @@ def demo_build(
         visit_stats = visits.populate_visits(
             users=users, seed=f"{seed}:visits", today=timezone.localdate(), log=log, workers=workers
         )
+        benefit_stats = benefits.populate_benefits(
+            users=users, seed=f"{seed}:benefits", today=timezone.localdate(), log=log
+        )
     return DemoResult(
         divisions=imported.created + imported.updated + imported.unchanged,
         organisations=len(orgs),
@@ -73,6 +77,7 @@ def demo_build(
         caseload=caseload,
         seconds=time.monotonic() - started,
         visits=visit_stats,
+        benefits=benefit_stats,
     )
 
 
@@ -122,8 +127,8 @@ def demo_exists() -> bool:
 
 
 def demo_account_examples() -> list[User]:
-    """Accounts to print after the build: the city, 津南区, its busiest village and that village's
-    street (so the example director has children to look at), and the side roles."""
+    """Accounts to print after the build: the city, 津南区 (its specialist and its finance officer), its busiest
+    village and that village's street (so the example director has children to look at), and the side roles."""
     busiest = (
         Child.objects.filter(division_code__startswith="120112")
         .values("division_code")
@@ -143,6 +148,7 @@ def demo_account_examples() -> list[User]:
     wanted = [
         "city",
         "district-120112",
+        "finance-120112",
         f"street-{village[:9]}",
         f"village-{village}",
         "socialworker",

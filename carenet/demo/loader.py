@@ -7,6 +7,7 @@ later with a default needs no change here, and a new NOT NULL field without one 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -54,7 +55,8 @@ class TableLoader:
             if isinstance(f, models.DateTimeField):
                 out.append((i, connection.ops.adapt_datetimefield_value))
             elif isinstance(f, models.DateField):
-                out.append((i, connection.ops.adapt_datefield_value))
+                # A few hundred distinct days among millions of rows (months paid, visit days): adapt each once.
+                out.append((i, functools.lru_cache(maxsize=65_536)(connection.ops.adapt_datefield_value)))
         return out
 
     def extend(self, rows: list[tuple[Any, ...]]) -> None:

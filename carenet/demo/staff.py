@@ -1,7 +1,8 @@
 """The demo network's organisations and accounts: one per office, one account per level and place.
 
 Accounts are named after their place's statistical code (`district-120112`, `street-120112100`,
-`village-120112100201`) so a tester can sign in anywhere without a lookup table.
+`village-120112100201`) so a tester can sign in anywhere without a lookup table; each district also has its
+finance officer (`finance-120112`), who prepares and sends the payroll the specialist approves.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from carenet.demo.places import CITY_CODE, DISTRICTS, Street
 
 SOCIAL_WORK_ORG = "和平之君社会工作服务中心"
 SOCIAL_WORK_DISTRICT = "120101"  # 和平区: where the contracted social-work organisation sits
+# 津南区: the district the demo is shown from (example accounts, the applications, this month's arrears).
+MAIN_DISTRICT = "120112"
 
 Kind = OrganisationKind
 
@@ -67,6 +70,9 @@ def _account_specs(streets: list[Street]) -> Iterable[tuple[str, str, str, str]]
         yield f"street-{street.code}", Role.STREET_SUPERVISOR, street.code, Kind.STREET_OFFICE
         for village in street.villages:
             yield f"village-{village.code}", Role.VILLAGE_DIRECTOR, village.code, Kind.VILLAGE_COMMITTEE
+    # Last, so the accounts above keep the names (and ids) they had before finance officers were added.
+    for district in DISTRICTS:
+        yield f"finance-{district.code}", Role.DISTRICT_FINANCE, district.code, Kind.DISTRICT_BUREAU
 
 
 def create_users(

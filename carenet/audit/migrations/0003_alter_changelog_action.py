@@ -4,15 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0002_review_action'),
+        ("audit", "0002_review_action"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='changelog',
-            name='action',
-            field=models.CharField(choices=[('create', 'Created'), ('update', 'Changed'), ('archive', 'Archived'), ('restore', 'Restored'), ('delete', 'Removed'), ('review', 'Reviewed'), ('file', 'Filed'), ('check', 'Checked'), ('approve', 'Approved'), ('return', 'Sent back'), ('reject', 'Rejected'), ('resubmit', 'Resubmitted'), ('generate', 'Generated')], max_length=10),
+            model_name="changelog",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("create", "Created"),
+                    ("update", "Changed"),
+                    ("archive", "Archived"),
+                    ("restore", "Restored"),
+                    ("delete", "Removed"),
+                    ("review", "Reviewed"),
+                    ("file", "Filed"),
+                    ("check", "Checked"),
+                    ("approve", "Approved"),
+                    ("return", "Sent back"),
+                    ("reject", "Rejected"),
+                    ("resubmit", "Resubmitted"),
+                    ("generate", "Generated"),
+                ],
+                max_length=10,
+            ),
         ),
     ]

@@ -513,3 +513,20 @@ def test_a_bank_return_with_a_failure_is_reissued_next_month_end_to_end(kid, per
     )
     proof = full_payment_proof(actor=None, division_code=DISTRICT, first=LAST_MONTH, last=LAST_MONTH)
     assert (proof.paid_ok, proof.gaps) == (1, 1)  # until the reissue is paid, the failed month is a gap
+
+
+def test_two_memberships_meeting_inside_a_month_owe_that_month_once(kid, personas):
+    enrolment = enrol(kid, start=ago(2))
+    CategoryMembership.objects.filter(child=kid).update(end_date=ago(1))  # ends on the 1st…
+    CategoryMembership.objects.create(
+        child=kid,
+        category="orphan_scattered",
+        start_date=ago(1) + dt.timedelta(days=1),  # …and the next starts on the 2nd
+        reason="test",
+        approved_by=personas.city_admin,
+    )
+    batch = payroll_generate(actor=personas.district_finance, district_code=DISTRICT, month=THIS_MONTH)
+    assert sorted(batch.lines.values_list("month", flat=True)) == [ago(2), ago(1), THIS_MONTH]
+    assert enrolment.pk == batch.lines.first().enrolment_id
+    proof = full_payment_proof(actor=None, division_code=DISTRICT, first=ago(2), last=THIS_MONTH)
+    assert proof.child_months == 3

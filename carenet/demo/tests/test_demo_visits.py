@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import random
 from collections import Counter
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from django.core.management import call_command
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -23,18 +19,6 @@ from carenet.visits import schedule
 from carenet.visits.models import ReviewState, Visit, VisitSchedule
 
 SCHEDULE_FIELDS = ("child_id", "division_code", "interval_days", "category", "last_visit_on", "next_due_on")
-
-
-@pytest.fixture(scope="module")
-def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
-    """Built once for the module inside a transaction that is rolled back afterwards."""
-    with django_db_blocker.unblock():
-        with transaction.atomic():
-            out = io.StringIO()
-            err = io.StringIO()
-            call_command("demo", children=400, seed=7, stdout=out, stderr=err)
-            yield err.getvalue()
-            transaction.set_rollback(True)
 
 
 pytestmark = pytest.mark.django_db

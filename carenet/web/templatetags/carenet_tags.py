@@ -31,7 +31,14 @@ def change_items(changes: dict[str, list[Any]]) -> list[tuple[str, Any, Any]]:
 
 
 def _field_labels() -> dict[str, dict[str, Any]]:
-    from carenet.benefits.models import Application, BankAccount, Enrolment, PaymentLine, PayrollBatch, Standard
+    from carenet.benefits.models import (
+        Application,
+        BankAccount,
+        Enrolment,
+        PaymentLine,
+        PayrollBatch,
+        Standard,
+    )
     from carenet.problems.models import Problem
     from carenet.registry.models import CategoryMembership, Child, ChildDocument, FamilyMember, Household
     from carenet.visits.models import Visit, VisitRule

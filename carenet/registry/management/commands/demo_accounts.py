@@ -29,8 +29,8 @@ class Command(BaseCommand):
             "carenet 演示系统 / demo",
             f"  地址 URL:        {URL}",
             f"  密码 password:   {settings.DEMO_PASSWORD}  （所有演示账号相同 / same for every demo account）",
-            "  账号规则 accounts: district-<6位区代码>  street-<9位街镇代码>  village-<12位村居代码>",
-            "                    district-<6-digit code>  street-<9-digit>  village-<12-digit>",
+            "  账号规则 accounts: district-<6位区代码>  finance-<6位区代码>（区财务）  street-<9位街镇代码>  village-<12位村居代码>",
+            "                    district-<6-digit code>  finance-<6-digit> (district finance)  street-<9-digit>  village-<12-digit>",
             "  示例 examples:",
         ]
         for user in examples:
