@@ -434,7 +434,7 @@ def test_the_totals_page_counts_live_money_and_person_times(client, personas, le
     query = {"division": DISTRICT, "first": months.label(ago(2)), "last": months.label(ago(1))}
     page = text(client.get(reverse("web:benefit_totals"), query))
     assert "¥7,534.56" in page
-    figures = re.findall(r"<small>([^<]+)</small><br><strong>([^<]+)</strong>", page)
+    figures = re.findall(r"<small>([^<]+)</small><br><strong[^>]*>([^<]+)</strong>", page)
     assert [v for _k, v in figures] == ["¥7,534.56", "4", "3"]
 
 
@@ -461,7 +461,7 @@ def test_the_totals_of_a_street_are_those_of_its_own_villages(client, personas, 
     assert client.get(reverse("web:benefit_totals")).status_code == 200  # defaults: own street, this year
     query = {"division": city.street.code, "first": months.label(ago(2)), "last": months.label(ago(1))}
     page = text(client.get(reverse("web:benefit_totals"), query))
-    figures = re.findall(r"<small>([^<]+)</small><br><strong>([^<]+)</strong>", page)
+    figures = re.findall(r"<small>([^<]+)</small><br><strong[^>]*>([^<]+)</strong>", page)
     assert [v for _k, v in figures] == ["¥6,300.00", "3", "2"]  # 张伟 (A) twice, 李娜 (B) once; not 王芳 (C)
     outside = client.get(reverse("web:benefit_totals"), query | {"division": DISTRICT})
     assert field_error(text(outside), "division") and "¥7,534.56" not in text(outside)
