@@ -348,11 +348,54 @@ def main() -> None:
             out.append(payroll_generate(actor=None, district_code=code, month=this).line_count)
         return sum(out)
 
+    def bank_cycle():  # type: ignore[no-untyped-def]
+        """Review, approve, write the bank file, read the bank's return (0.5% failed) for the 100,000 district."""
+        import io as _io
+
+        from openpyxl import Workbook
+
+        from carenet.accounts.models import Division, Role, User
+        from carenet.benefits.bankfiles import bank_file_write, bank_return_import
+        from carenet.benefits.payroll import batch_approve, batch_review
+
+        district = Division.objects.get(code=MAIN_DISTRICT)
+        finance, _c = User.objects.get_or_create(
+            username="bench-finance", defaults={"role": Role.DISTRICT_FINANCE, "division": district}
+        )
+        head, _c = User.objects.get_or_create(
+            username="bench-head", defaults={"role": Role.DISTRICT_SPECIALIST, "division": district}
+        )
+        batch = payroll_generate(actor=finance, district_code=MAIN_DISTRICT, month=this)
+        out = {}
+        t = time.perf_counter()
+        batch = batch_review(actor=finance, batch=batch)
+        batch = batch_approve(actor=head, batch=batch)
+        out["approve"] = time.perf_counter() - t
+        t = time.perf_counter()
+        _name, data = bank_file_write(actor=finance, batch=batch)
+        out["bank_file"] = time.perf_counter() - t
+        out["bank_file_mb"] = len(data) / 1e6
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("回盘")
+        ws.append(["业务号", "金额", "结果", "原因"])
+        rng = random.Random(5)
+        for pk, amount in batch.lines.values_list("pk", "amount"):
+            failed = rng.random() < 0.005
+            ws.append([str(pk), str(amount), "失败" if failed else "成功", "账户已冻结" if failed else ""])
+        buffer = _io.BytesIO()
+        wb.save(buffer)
+        t = time.perf_counter()
+        report = bank_return_import(actor=finance, batch=batch, data=buffer.getvalue())
+        out["bank_return"] = time.perf_counter() - t
+        out["report"] = report
+        return out
+
     log("measuring …")
     _s, (first_s, again_s, beneficiaries, n_lines, total) = timed(
         "district 120112 generate + regenerate", district_twice
     )
     city_s, city_lines = timed("city run, 16 districts", city)
+    _s, cycle = timed("approve, bank file, bank return for 120112", bank_cycle)
     first, last = months.add(this, -12), months.add(this, -1)
     proof_s, proof = timed(
         "proof, city, 12 months",
@@ -376,6 +419,13 @@ def main() -> None:
     )
     print(f"{'regenerate 120112 (draft)':44} {again_s:8.2f} {TARGET_DISTRICT_S:8.0f}  same batch")
     print(f"{'city monthly run, 16 districts':44} {city_s:8.2f} {'':>8}  {city_lines:,} lines")
+    print(f"{'review + approve 120112 (conflict check)':44} {cycle['approve']:8.2f}")
+    print(f"{'bank file 120112 (xlsx)':44} {cycle['bank_file']:8.2f} {'':>8}  {cycle['bank_file_mb']:.1f} MB")
+    r = cycle["report"]
+    print(
+        f"{'bank return file 120112, 0.5% failed':44} {cycle['bank_return']:8.2f} {'':>8}  "
+        f"paid {r.paid_count:,}, failed {r.failed_count:,}, reconciled {r.reconciled}"
+    )
     d = proof.as_dict()
     print(
         f"{'proof, city, 1M children x 12 months':44} {proof_s:8.2f} {TARGET_PROOF_S:8.0f}  "
