@@ -60,6 +60,7 @@ def build(args: argparse.Namespace) -> float:
 
     from carenet.accounts.models import Division, Role, User
     from carenet.benefits import months
+    from carenet.benefits.facts import age_limit_index
     from carenet.benefits.models import (
         BankAccount,
         BatchStatus,
@@ -69,7 +70,6 @@ def build(args: argparse.Namespace) -> float:
         PayrollBatch,
         Standard,
     )
-    from carenet.benefits.payroll import age_limit_index
     from carenet.demo.loader import TableLoader, indexes_after_load, reset_sequences
     from carenet.registry.models import CategoryMembership, Child
 

@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, Max, OuterRef, QuerySet, Sum
 from django.utils import timezone
@@ -28,6 +27,16 @@ from carenet.accounts.models import Division, User
 from carenet.accounts.permissions import Perm, has_perm
 from carenet.audit import events
 from carenet.benefits import months
+from carenet.benefits.facts import (
+    Facts,
+    as_date,
+    chunked_values,
+    district_enrolments,
+    load_facts,
+    paid_ranges,
+    paid_units,
+    subtract,
+)
 from carenet.benefits.models import (
     LIVE_STATUSES,
     PROGRAMMES,
@@ -43,13 +52,10 @@ from carenet.benefits.models import (
     Periodicity,
     Programme,
     StopReason,
-    Suspension,
 )
 from carenet.benefits.standards import StandardTable
 from carenet.core.errors import CarenetError, PermissionDeniedError
-from carenet.registry.models import CategoryMembership, ChildStatus
 
-FOREVER = 10**7  # an open end, as a month index
 CENT = Decimal("0.01")
 
 
@@ -87,202 +93,6 @@ def batch_get(*, actor: User, pk: int) -> PayrollBatch:
     return scope(actor, PayrollBatch.objects.all()).get(pk=pk)
 
 
-# ---------------------------------------------------------------- facts, in bulk
-
-
-def age_limit_index(birth: dt.date) -> int:
-    """The last month payable before the age limit: paid through the month of the 18th birthday by default
-    (CARENET_PAY_THROUGH_18TH_BIRTHDAY_MONTH), else through the month before it. The registry keeps
-    birth_date equal to the one in the ID number (registry.services.identity_check)."""
-    month18 = (birth.year + 18) * 12 + birth.month - 1
-    return month18 if settings.PAY_THROUGH_18TH_BIRTHDAY_MONTH else month18 - 1
-
-
-@dataclass(slots=True)
-class Facts:
-    """What payroll needs to know about one enrolment, loaded for a whole district at once."""
-
-    id: int
-    child_id: int
-    category: str
-    division_code: str
-    start: int
-    end: int | None
-    end_reason: str
-    birth: dt.date
-    archived: bool
-    archived_on: dt.date | None
-    child_division: str
-    memberships: list[tuple[int, int]] = field(default_factory=list)
-    suspensions: list[tuple[int, int]] = field(default_factory=list)
-
-    def limits(self) -> list[tuple[int, StopReason]]:
-        """Each fact that ends payment, as (last payable month, reason)."""
-        found = [(age_limit_index(self.birth), StopReason.AGED_OUT)]
-        if self.archived:
-            last = months.index(self.archived_on) if self.archived_on else -1
-            found.append((last, StopReason.ARCHIVED))
-        return found
-
-    def payable(self, horizon: int) -> list[tuple[int, int]]:
-        """The months this enrolment is owed up to `horizon`, as inclusive (first, last) intervals."""
-        hi = min(horizon, self.end if self.end is not None else FOREVER, *(m for m, _r in self.limits()))
-        spans = _merged((max(a, self.start), min(b, hi)) for a, b in self.memberships)
-        for s_from, s_to in self.suspensions:
-            spans = _subtract(spans, s_from, s_to)
-        return spans
-
-    def stop_reason(self, month: int) -> tuple[StopReason, int | None]:
-        """Why `month` is not payable, and (for a lasting stop) the last payable month."""
-        for last, reason in sorted(self.limits()):
-            if month > last:
-                return reason, last
-        if not any(a <= month <= b for a, b in self.memberships):
-            ended = [b for a, b in self.memberships if b < month]
-            return StopReason.CATEGORY_ENDED, max(ended) if ended else None
-        return StopReason.SUSPENDED, None
-
-
-def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Non-empty spans, sorted, with overlapping or touching ones joined: two memberships of one category that
-    meet inside a month (one ends on the 1st, the next starts on the 2nd) owe that month once."""
-    out: list[tuple[int, int]] = []
-    for a, b in sorted(s for s in spans if s[0] <= s[1]):
-        if out and a <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
-
-
-def _subtract(spans: list[tuple[int, int]], lo: int, hi: int) -> list[tuple[int, int]]:
-    out = []
-    for a, b in spans:
-        if b < lo or a > hi:
-            out.append((a, b))
-            continue
-        if a < lo:
-            out.append((a, lo - 1))
-        if b > hi:
-            out.append((hi + 1, b))
-    return out
-
-
-def _as_date(value: dt.date | str | None) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
-def load_facts(enrolments: QuerySet[Enrolment], categories: Iterable[str]) -> dict[int, Facts]:
-    """Facts for the `enrolments` with the memberships and suspensions they need: three queries, the last two
-    joined to the first as subqueries (no id lists, whatever the district's size)."""
-    facts: dict[int, Facts] = {}
-    by_child: dict[int, list[Facts]] = defaultdict(list)
-    for row in enrolments.values_list(*ENROLMENT_COLUMNS).iterator(chunk_size=20000):
-        pk, child_id, category, division, start, end, end_reason, birth, status, archived_on, child_div = row
-        f = Facts(
-            id=pk,
-            child_id=child_id,
-            category=category,
-            division_code=division,
-            start=months.index(_as_date(start)),
-            end=months.index(_as_date(end)) if end else None,
-            end_reason=end_reason,
-            birth=_as_date(birth),
-            archived=status == ChildStatus.ARCHIVED,
-            archived_on=_as_date(archived_on),
-            child_division=child_div,
-        )
-        facts[pk] = f
-        by_child[child_id].append(f)
-    if not facts:
-        return facts
-    memberships = CategoryMembership.objects.filter(
-        category__in=list(categories), child_id__in=enrolments.values("child_id")
-    ).values_list("child_id", "category", "start_date", "end_date")
-    for child_id, category, start, end in memberships.iterator(chunk_size=20000):
-        span = (months.index(_as_date(start)), months.index(_as_date(end)) if end else FOREVER)
-        for f in by_child.get(child_id, ()):
-            if f.category == category:
-                f.memberships.append(span)
-    suspensions = Suspension.objects.filter(enrolment_id__in=enrolments.values("id"))
-    for enrolment_id, s_from, s_to in suspensions.values_list("enrolment_id", "from_month", "to_month"):
-        if enrolment_id in facts:
-            facts[enrolment_id].suspensions.append(
-                (months.index(_as_date(s_from)), months.index(_as_date(s_to)) if s_to else FOREVER)
-            )
-    return facts
-
-
-def _chunked_values(qs, key: str, ids: list[int] | QuerySet, columns: tuple[str, ...], size: int = 20000):  # type: ignore[no-untyped-def, type-arg]
-    """values_list of `qs` whose `key` is in `ids`: a subquery when `ids` is a queryset, else in chunks
-    (SQLite allows at most 32766 parameters per statement)."""
-    if isinstance(ids, QuerySet):
-        yield from qs.filter(**{f"{key}__in": ids}).values_list(*columns).iterator(chunk_size=20000)
-        return
-    for i in range(0, len(ids), size):
-        yield from qs.filter(**{f"{key}__in": ids[i : i + size]}).values_list(*columns)
-
-
-ENROLMENT_COLUMNS = (
-    "id",
-    "child_id",
-    "category",
-    "division_code",
-    "start_month",
-    "end_month",
-    "end_reason",
-    "child__birth_date",
-    "child__status",
-    "child__archived_on",
-    "child__division_code",
-)
-
-
-def district_enrolments(district_code: str, programme: str, horizon: dt.date):  # type: ignore[no-untyped-def]
-    """The enrolment segments a district pays (or paid), started by `horizon`."""
-    return Enrolment.objects.filter(
-        programme=programme, division_code__startswith=district_code, start_month__lte=horizon
-    )
-
-
-def paid_units(
-    programme: str,
-    child_ids: list[int] | QuerySet,
-    upto: dt.date,
-    statuses: Iterable[str],  # type: ignore[type-arg]
-) -> dict[int, set[int]]:
-    """Month indexes with a line in `statuses`, per child (any district)."""
-    paid: dict[int, set[int]] = defaultdict(set)
-    qs = PaymentLine.objects.filter(programme=programme, month__lte=upto, status__in=list(statuses))
-    for child_id, month in _chunked_values(qs, "child_id", child_ids, ("child_id", "month")):
-        paid[child_id].add(months.index(_as_date(month)))
-    return paid
-
-
-def _paid_ranges(
-    district_code: str, programme: str, period: dt.date
-) -> dict[int, tuple[int, dt.date, dt.date]]:
-    """Per enrolment of the district: (count, first, last) of the live lines inside its range, by any district.
-    When count == last - first + 1 the paid months are exactly first..last (one line per month at most, see
-    batch_approve), so the common case needs no per-month rows."""
-    live = ", ".join(["%s"] * len(LIVE_STATUSES))
-    sql = f"""
-        SELECT e.id, COUNT(l.id), MIN(l.month), MAX(l.month)
-        FROM benefits_enrolment e
-        JOIN benefits_paymentline l
-          ON l.child_id = e.child_id AND l.programme = e.programme
-         AND l.month >= e.start_month AND l.month <= COALESCE(e.end_month, %s) AND l.month <= %s
-        WHERE e.programme = %s AND e.division_code LIKE %s AND e.start_month <= %s AND l.status IN ({live})
-        GROUP BY e.id
-    """  # noqa: S608 - only placeholders are interpolated
-    params = [period, period, programme, district_code + "%", period, *LIVE_STATUSES]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {row[0]: (row[1], _as_date(row[2]), _as_date(row[3])) for row in cursor.fetchall()}
-
-
 # ---------------------------------------------------------------- planning a batch
 
 
@@ -316,7 +126,7 @@ def plan_batch(batch: PayrollBatch) -> Plan:
 
 def _accounts(child_ids: list[int] | QuerySet) -> set[int]:  # type: ignore[type-arg]
     qs = BankAccount.objects.filter(active=True)
-    return {row[0] for row in _chunked_values(qs, "child_id", child_ids, ("child_id",))}
+    return {row[0] for row in chunked_values(qs, "child_id", child_ids, ("child_id",))}
 
 
 def _plan_monthly(batch: PayrollBatch) -> Plan:
@@ -324,7 +134,7 @@ def _plan_monthly(batch: PayrollBatch) -> Plan:
     p = months.index(period)
     facts, plan, child_ids = _plan_enrolments(batch, batch.programme, period)
     table = StandardTable(batch.programme)
-    ranges = _paid_ranges(batch.district_code, batch.programme, period)
+    ranges = paid_ranges(batch.district_code, batch.programme, period)
     failed = paid_units(batch.programme, child_ids, period, [LineStatus.FAILED])
     irregular = [
         f.child_id for pk, f in facts.items() if pk in ranges and ranges[pk][0] != _width(ranges[pk])
@@ -335,7 +145,7 @@ def _plan_monthly(batch: PayrollBatch) -> Plan:
         spans = f.payable(p)
         if f.id in ranges and f.child_id not in exact:
             _count, first, last = ranges[f.id]
-            owed = _expand(_subtract(spans, months.index(first), months.index(last)))
+            owed = _expand(subtract(spans, months.index(first), months.index(last)))
         else:
             owed = [m for m in _expand(spans) if m not in exact.get(f.child_id, ())]
         _add_lines(plan, batch, f, owed, p, table, failed, has_account)
@@ -566,7 +376,7 @@ def _end_stopped(actor: User | None, batch: PayrollBatch, ended: list[tuple[int,
     groups: dict[tuple[int, StopReason], list[int]] = defaultdict(list)
     for pk, (last, reason) in last_of.items():
         top = paid_through.get(pk)
-        if top is None or months.index(_as_date(top)) <= last:
+        if top is None or months.index(as_date(top)) <= last:
             groups[(last, reason)].append(pk)
     audit = []
     for (last, reason), pks in groups.items():

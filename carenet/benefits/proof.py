@@ -1,7 +1,7 @@
 """Proof of full payment (足额发放): for a division and a period, every child-month owed was paid exactly once at
 the right amount — and every gap, duplicate, wrong amount and payment nobody owed, listed.
 
-What is owed comes from the same facts payroll uses (payroll.Facts); what was paid is the ledger. The check is
+What is owed comes from the same facts payroll uses (facts.Facts); what was paid is the ledger. The check is
 exact and fast: the ledger is summed per (child, amount) in SQL, and a child whose sums differ from what is owed
 is re-checked month by month. Per (child, amount), when the months owed at that amount are one run first..last,
 the ledger agrees exactly when it holds (last - first + 1) lines from first to last and no month twice (the
@@ -23,8 +23,8 @@ from carenet.accounts.jurisdiction import scope, subtree_division_or_404
 from carenet.accounts.models import User
 from carenet.accounts.permissions import Perm, has_perm
 from carenet.benefits import months
+from carenet.benefits.facts import as_date, chunked_values, load_facts
 from carenet.benefits.models import LIVE_STATUSES, PROGRAMMES, LineStatus, PaymentLine, Programme
-from carenet.benefits.payroll import _as_date, _chunked_values, load_facts
 from carenet.benefits.standards import StandardTable
 from carenet.core.errors import CarenetError, PermissionDeniedError
 
@@ -151,7 +151,7 @@ def _aggregates(division_code: str, programme: str, first: dt.date, last: dt.dat
         groups: dict[int, dict[Decimal, tuple[int, int, int, int]]] = defaultdict(dict)
         for child_id, amount, count, lo, hi, paid in cursor.fetchall():
             amount = Decimal(str(amount)).quantize(Decimal("0.01"))
-            groups[child_id][amount] = (count, months.index(_as_date(lo)), months.index(_as_date(hi)), paid)
+            groups[child_id][amount] = (count, months.index(as_date(lo)), months.index(as_date(hi)), paid)
     return duplicated, groups
 
 
@@ -228,10 +228,10 @@ def _month_by_month(proof: Proof, child_ids: list[int], owed: dict, limit: int) 
         status__in=LIVE_STATUSES,
     )
     lines: dict[tuple[int, int], list[tuple[int, Decimal, str]]] = defaultdict(list)
-    for pk, child_id, month, amount, status in _chunked_values(
+    for pk, child_id, month, amount, status in chunked_values(
         where_lines, "child_id", child_ids, ("id", "child_id", "month", "amount", "status")
     ):
-        lines[(child_id, months.index(_as_date(month)))].append((pk, Decimal(str(amount)), status))
+        lines[(child_id, months.index(as_date(month)))].append((pk, Decimal(str(amount)), status))
     for child_id in child_ids:
         expected: dict[int, Decimal | None] = {}
         for amount, runs in owed.get(child_id, {}).items():

@@ -20,7 +20,7 @@ What the payroll pages show this month:
   with the late approvals' and the closed accounts, ~3% of enrolled children;
 - no batch of this month anywhere: the demo user generates it.
 
-Every line is what payroll would have paid: the months owed come from payroll.Facts (the same rule for
+Every line is what payroll would have paid: the months owed come from facts.Facts (the same rule for
 membership, age limit and enrolment range) and the amounts from standards.StandardTable; a test regenerates
 a district's two years with payroll_generate and compares. `carenet payroll verify` over the history is
 clean except in 津南区, where it lists the arrears and last month's failures as gaps: money owed and not yet
@@ -43,6 +43,7 @@ from django.utils import timezone
 
 from carenet.accounts.models import Division, DivisionLevel
 from carenet.benefits import months
+from carenet.benefits.facts import FOREVER, Facts, age_limit_index
 from carenet.benefits.models import (
     BankAccount,
     EndReason,
@@ -52,7 +53,6 @@ from carenet.benefits.models import (
     Programme,
     Standard,
 )
-from carenet.benefits.payroll import FOREVER, Facts, age_limit_index
 from carenet.demo import determination, payments
 from carenet.demo.loader import TableLoader, indexes_after_load, next_pk, reset_sequences
 from carenet.registry.models import Category, CategoryMembership, Child, ChildStatus, FamilyMember
@@ -282,7 +282,7 @@ def _age_limit(
 
 
 def _spans(kid: Kid, category: str) -> list[tuple[int, int]]:
-    """The months the child was in `category`, as payroll.Facts.memberships, merged: a membership closed
+    """The months the child was in `category`, as facts.Facts.memberships, merged: a membership closed
     and a new one opened within one month cover that month once (one payment per child-month)."""
     spans = sorted(
         (months.index(start), months.index(end) if end else FOREVER)

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from carenet.benefits import months
 from carenet.benefits.applications import Action
+from carenet.benefits.facts import age_limit_index
 from carenet.benefits.models import (
     PROGRAMMES,
     Application,
@@ -35,7 +36,6 @@ from carenet.benefits.models import (
     EndReason,
     Programme,
 )
-from carenet.benefits.payroll import age_limit_index
 from carenet.demo.loader import TableLoader, next_pk, reset_sequences
 from carenet.demo.rand import integer, pick
 from carenet.demo.staff import MAIN_DISTRICT as MAIN

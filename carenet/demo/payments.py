@@ -1,7 +1,7 @@
 """The demo's payment history, one district at a time: bank accounts, then every month's basic-allowance batch,
 the yearly premium subsidy and the Spring Festival grant, each paid and reconciled as payroll would have it.
 
-Per district (its own random stream): the months each enrolment was payable (payroll.Facts.payable, the
+Per district (its own random stream): the months each enrolment was payable (facts.Facts.payable, the
 standard in force from standards.StandardTable), the bank's failures (the month before last everywhere, last
 month in 津南区 too), the accounts (replaced after a failure), then the batches with their lines.
 """

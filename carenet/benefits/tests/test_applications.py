@@ -9,7 +9,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from carenet.audit.models import AccessLog, ChangeLog
 from carenet.benefits import applications as svc
@@ -29,6 +29,13 @@ from carenet.registry.models import CategoryMembership, Child, ChildDocument
 
 S = svc.S
 THIS_MONTH = months.first(timezone.localdate())
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The refusals are checked by the words they use; the catalogue would otherwise answer in Chinese."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)
