@@ -70,7 +70,7 @@ def build(args: argparse.Namespace) -> float:
         PayrollBatch,
         Standard,
     )
-    from carenet.demo.loader import TableLoader, indexes_after_load, reset_sequences
+    from carenet.core.bulk import TableLoader, indexes_after_load, reset_sequences
     from carenet.registry.models import CategoryMembership, Child
 
     if Child.objects.exists():

@@ -35,6 +35,10 @@ def _serve(args: list[str]) -> None:
         workers,
         "--threads",
         "2",
+        # A district's bank file (100,000 rows, ~11 s) or the city-wide proof of full payment (~40 s at 1M
+        # children) outlasts gunicorn's 30 s default.
+        "--timeout",
+        os.environ.get("CARENET_REQUEST_TIMEOUT", "120"),
         "--access-logformat",
         '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
         "--access-logfile",

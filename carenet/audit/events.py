@@ -115,9 +115,12 @@ def access_recorded(
 def accesses_recorded(
     *, actor: User, children: Iterable[tuple[int, str]], kind: str, detail: str = ""
 ) -> int:
-    rows = [
-        AccessLog(actor=actor, child_id=cid, division_code=code, kind=kind, detail=detail)
-        for cid, code in children
-    ]
-    AccessLog.objects.bulk_create(rows, batch_size=2000)
-    return len(rows)
+    """One access row per child, written in bulk (COPY on PostgreSQL): a district's bank file names 100,000."""
+    from carenet.core.bulk import TableLoader
+
+    loader = TableLoader(
+        AccessLog, ["actor_id", "child_id", "division_code", "kind", "detail"], batch_size=50_000
+    )
+    loader.extend([(actor.pk, cid, code, kind, detail) for cid, code in children])
+    loader.flush()
+    return loader.written

@@ -195,7 +195,8 @@ _ROW_COLUMNS = (
 
 def _workbook(batch: PayrollBatch, lines: Sequence[Any]) -> bytes:
     """Rows of plain values (a district's file has 100,000): only the header, the money and the total are styled
-    cells. Account, ID and payment numbers go in as text, so Excel never turns them into 6.22E+18."""
+    cells. Account, ID and payment numbers are written as strings (text cells), so Excel never turns them into
+    6.22E+18."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(f"{batch.district_code}-{months.label(batch.period)}")
     for letter, width in zip("ABCDEFGH", (8, 14, 26, 12, 22, 10, 12, 24), strict=True):
@@ -212,11 +213,11 @@ def _workbook(batch: PayrollBatch, lines: Sequence[Any]) -> bytes:
             [
                 number,
                 line.payee_name,
-                _cell(ws, crypto.decrypt(line.account_enc, purpose=BANK_PURPOSE), text=True),
+                crypto.decrypt(line.account_enc, purpose=BANK_PURPOSE),
                 _money(ws, line.amount),
-                _cell(ws, crypto.decrypt(line.child__id_number_enc, purpose=ID_PURPOSE), text=True),
+                crypto.decrypt(line.child__id_number_enc, purpose=ID_PURPOSE),
                 months.label(line.month),
-                _cell(ws, str(line.pk), text=True),
+                str(line.pk),
                 notes[key],
             ]
         )

@@ -404,7 +404,7 @@ def _end_stopped(actor: User | None, batch: PayrollBatch, ended: list[tuple[int,
 def _insert_lines(lines: list[tuple]) -> None:  # type: ignore[type-arg]
     """A district's lines (tuples in LINE_COLUMNS order) in one go: COPY on PostgreSQL, executemany
     elsewhere (bulk_create spent seconds building model instances and SQL for 100,000 rows)."""
-    from carenet.demo.loader import TableLoader
+    from carenet.core.bulk import TableLoader
 
     loader = TableLoader(PaymentLine, LINE_COLUMNS, batch_size=50_000)
     loader.extend(lines)

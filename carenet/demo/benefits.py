@@ -53,8 +53,8 @@ from carenet.benefits.models import (
     Programme,
     Standard,
 )
+from carenet.core.bulk import TableLoader, indexes_after_load, next_pk, reset_sequences
 from carenet.demo import determination, payments
-from carenet.demo.loader import TableLoader, indexes_after_load, next_pk, reset_sequences
 from carenet.registry.models import Category, CategoryMembership, Child, ChildStatus, FamilyMember
 
 HISTORY_MONTHS = 24  # payroll went live this many months ago: standards, enrolments and batches start then

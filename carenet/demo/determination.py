@@ -36,7 +36,7 @@ from carenet.benefits.models import (
     EndReason,
     Programme,
 )
-from carenet.demo.loader import TableLoader, next_pk, reset_sequences
+from carenet.core.bulk import TableLoader, next_pk, reset_sequences
 from carenet.demo.rand import integer, pick
 from carenet.demo.staff import MAIN_DISTRICT as MAIN
 from carenet.registry.models import Category, CategoryMembership, ChildDocument, DocumentKind, Household

@@ -29,7 +29,7 @@ from carenet.benefits.models import (
     Programme,
 )
 from carenet.benefits.standards import StandardTable
-from carenet.demo.loader import TableLoader, next_pk, reset_sequences
+from carenet.core.bulk import TableLoader, next_pk, reset_sequences
 from carenet.demo.rand import Weighted, integer, pick
 from carenet.demo.staff import MAIN_DISTRICT
 

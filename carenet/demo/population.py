@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from django.db import connection
 
 from carenet.core import crypto, pinyin
+from carenet.core.bulk import TableLoader, indexes_after_load, next_pk, reset_sequences
 from carenet.demo import idgen, names
 from carenet.demo.families import ChildPlan, HouseholdMaker, HouseholdPlan, Member, Rates, Situation
-from carenet.demo.loader import TableLoader, indexes_after_load, next_pk, reset_sequences
 from carenet.demo.places import DISTRICTS, Setting, Street, Village
 from carenet.demo.rand import integer, pick
 from carenet.registry.models import ID_PURPOSE, CategoryMembership, Child, FamilyMember, Household

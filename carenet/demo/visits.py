@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone
 
-from carenet.demo.loader import TableLoader, indexes_after_load, next_pk, reset_sequences
+from carenet.core.bulk import TableLoader, indexes_after_load, next_pk, reset_sequences
 from carenet.demo.population import worker_count
 from carenet.demo.rand import Weighted, integer, pick
 from carenet.problems.models import Notification, Problem, ProblemAction
