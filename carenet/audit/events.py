@@ -125,7 +125,9 @@ def accesses_recorded(
         return len(rows)
     from carenet.core.bulk import TableLoader
 
-    loader = TableLoader(AccessLog, ["actor_id", "child_id", "division_code", "kind", "detail"], batch_size=50_000)
+    loader = TableLoader(
+        AccessLog, ["actor_id", "child_id", "division_code", "kind", "detail"], batch_size=50_000
+    )
     loader.extend(rows)
     loader.flush()
     return loader.written
