@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "carenet.visits",
     "carenet.problems",
     "carenet.benefits",
+    "carenet.linkage",  # only for `carenet link`: the linkage modules do not import Django
     "carenet.web",
 ]
 

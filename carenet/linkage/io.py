@@ -1,0 +1,103 @@
+"""Reading lists in the forms departments send them: CSV (UTF-8 or GBK), XLSX, Parquet; Chinese or canonical
+headers; everything read as text (an ID number must never become 1.2011e+17)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import polars as pl
+
+CANONICAL = ("id", "name", "sex", "birth_date", "id_number", "address")
+# The usual headers of Chinese departments' lists (公安, 教育, 医保, 民政 …), lower-cased for English ones.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "编号", "序号", "记录号", "人员编号", "record_id"),
+    "name": ("name", "姓名", "名字", "儿童姓名", "full_name"),
+    "sex": ("sex", "gender", "性别"),
+    "birth_date": ("birth_date", "birthdate", "dob", "出生日期", "出生年月日", "生日"),
+    "id_number": ("id_number", "身份证号", "身份证号码", "公民身份号码", "证件号码", "身份证", "id_no"),
+    "address": ("address", "住址", "户籍地址", "现住址", "家庭住址", "地址", "户籍地"),
+}
+
+
+class ListError(ValueError):
+    """A list that cannot be read: the message names the file and the column."""
+
+
+def read(path: str | Path, *, mapping: dict[str, str] | None = None) -> pl.DataFrame:
+    """The list with the canonical columns (all text; those it lacks are null). `mapping` maps a canonical field
+    to a header of the file (`--map name=儿童姓名`)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            df = pl.read_parquet(path)
+        elif suffix in (".xlsx", ".xlsm"):
+            df = pl.read_excel(path, infer_schema_length=0)
+        elif suffix in (".csv", ".txt"):
+            df = _read_csv(path)
+        else:
+            raise ListError(f"{path.name}: unknown format {suffix or '(none)'}; use CSV, XLSX or Parquet")
+    except ListError:
+        raise
+    except Exception as exc:  # polars raises several kinds for a broken file
+        raise ListError(f"{path.name}: cannot be read ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
+    return canonical(df, mapping=mapping, source=path.name)
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    raw = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise ListError(f"{path.name}: neither UTF-8 nor GBK text")
+    return pl.read_csv(io.StringIO(text), infer_schema=False)
+
+
+def canonical(
+    df: pl.DataFrame, *, mapping: dict[str, str] | None = None, source: str = "list"
+) -> pl.DataFrame:
+    headers = {str(c).strip(): c for c in df.columns}
+    lowered = {h.lower(): c for h, c in headers.items()}
+    chosen: dict[str, str] = {}
+    for field_name, header in (mapping or {}).items():
+        if field_name not in CANONICAL:
+            raise ListError(f"--map {field_name}=…: unknown field; use one of {', '.join(CANONICAL)}")
+        if header not in headers:
+            raise ListError(f"{source}: no column {header!r} (for {field_name})")
+        chosen[field_name] = headers[header]
+    for field_name in CANONICAL:
+        if field_name in chosen:
+            continue
+        for alias in ALIASES[field_name]:
+            if alias in headers or alias.lower() in lowered:
+                chosen[field_name] = headers.get(alias) or lowered[alias.lower()]
+                break
+    if "id" not in chosen:
+        raise ListError(
+            f"{source}: no id column (looked for {', '.join(ALIASES['id'])}; or use --map id=HEADER)"
+        )
+    return df.select(
+        [
+            (
+                pl.col(chosen[f]).cast(pl.Utf8).str.strip_chars()
+                if f in chosen
+                else pl.lit(None, dtype=pl.Utf8)
+            ).alias(f)
+            for f in CANONICAL
+        ]
+    )
+
+
+def write(df: pl.DataFrame, path: str | Path) -> None:
+    path = Path(path)
+    if path.suffix.lower() == ".parquet":
+        df.write_parquet(path)
+    elif path.suffix.lower() == ".xlsx":
+        df.write_excel(path)
+    else:
+        df.write_csv(path)
