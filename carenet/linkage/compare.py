@@ -31,17 +31,16 @@ IMPLIED = -1
 FIELDS = ("id", "name", "birth", "sex", "addr")
 LEVELS = {"id": 7, "name": 5, "birth": 5, "sex": 3, "addr": 4}
 
-# Blocking rules: a pair is a candidate when any rule's key agrees. Each single-digit typo in an ID number
-# leaves one of the three ID slices intact; name + birth date catches a missing or badly broken ID.
+# Blocking rules: a pair is a candidate when any rule's key agrees. A single slip anywhere (a mistyped or missing
+# ID, a misheard name, a wrong date) leaves the exact ID or the name + birth date intact; the ID slices and the
+# shape key also catch two slips at once (a digit typo in the area or the sequence, with a misspelt name).
 BLOCKS: tuple[tuple[str, pl.Expr], ...] = (
     ("id", pl.col("idn")),
     ("id_area_birth", pl.col("idn").str.slice(0, 14)),
     ("id_birth_seq", pl.col("idn").str.slice(6, 12)),
-    ("id_area_seq", pl.col("idn").str.slice(0, 6) + pl.col("idn").str.slice(14, 4)),
     # A 15-digit legacy number carries no century: its converted form can differ from the 18-digit one there.
     ("id_core15", pl.col("idn").str.slice(0, 6) + pl.col("idn").str.slice(8, 9)),
     ("name_birth", pl.col("name_py") + "|" + pl.col("birth_any").cast(pl.Utf8)),
-    ("name_area", pl.col("name_py") + "|" + pl.col("id_region")),
     ("shape_birth", pl.col("name_sk") + "|" + pl.col("birth_any").cast(pl.Utf8)),
 )
 # A key shared by more reference records than this is not a block (a placeholder date, a common name with
