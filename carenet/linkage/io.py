@@ -24,9 +24,9 @@ class ListError(ValueError):
     """A list that cannot be read: the message names the file and the column."""
 
 
-def read(path: str | Path, *, mapping: dict[str, str] | None = None) -> pl.DataFrame:
+def read(path: str | Path, *, mapping: dict[str, str] | None = None, strict: bool = True) -> pl.DataFrame:
     """The list with the canonical columns (all text; those it lacks are null). `mapping` maps a canonical field
-    to a header of the file (`--map name=儿童姓名`)."""
+    to a header of the file (`--map name=儿童姓名`); with strict=False a mapped header the file lacks is skipped."""
     path = Path(path)
     suffix = path.suffix.lower()
     try:
@@ -42,7 +42,20 @@ def read(path: str | Path, *, mapping: dict[str, str] | None = None) -> pl.DataF
         raise
     except Exception as exc:  # polars raises several kinds for a broken file
         raise ListError(f"{path.name}: cannot be read ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
+    if not strict and mapping:
+        mapping = {f: h for f, h in mapping.items() if h in {str(c).strip() for c in df.columns}}
     return canonical(df, mapping=mapping, source=path.name)
+
+
+def headers(path: str | Path) -> list[str]:
+    """The column headers of a list file, as read()."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return [str(c).strip() for c in pl.read_parquet_schema(path)]
+    if suffix in (".xlsx", ".xlsm"):
+        return [str(c).strip() for c in pl.read_excel(path, infer_schema_length=0).columns]
+    return [str(c).strip() for c in _read_csv(path).columns]
 
 
 def _read_csv(path: Path) -> pl.DataFrame:

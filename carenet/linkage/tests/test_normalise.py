@@ -349,6 +349,24 @@ def test_prepare_keeps_one_row_per_input_row_in_order_with_every_column() -> Non
     assert frame.schema["birth"] == pl.Date and frame.schema["addr_tokens"] == pl.List(pl.Utf8)
 
 
+def test_an_empty_list_gives_an_empty_frame_with_every_column() -> None:
+    frame = prepare(pl.DataFrame({"id": []}, schema={"id": pl.Utf8}))
+    assert frame.height == 0 and frame.columns == list(PREPARED_COLUMNS)
+
+
+def test_numeric_cells_from_a_spreadsheet_are_read() -> None:
+    frame = prepare(
+        pl.DataFrame({"id": [1], "id_number": [110105194912310021], "birth_date": [40972], "sex": [2]})
+    )
+    row = frame.row(0, named=True)
+    assert (row["id"], row["idn"], row["birth"], row["sex"]) == (
+        "1",
+        "110105194912310021",
+        dt.date(2012, 3, 4),
+        "F",
+    )
+
+
 def test_the_scalar_helpers_agree_with_prepare() -> None:
     names = ["张伟", "張偉", "单雄", "欧阳娜娜", "阿依古丽•买买提", "José Müller", "李已", "㐂", "张Wei2"]
     dates = [*DATE_FORMS, "2012-02-30", "3/25/2012", "", "1850-01-01"]

@@ -38,8 +38,11 @@ class Command(BaseCommand):
             raise CommandError("--engine spark: not available in this build yet (PySpark path to come)")
         started = time.perf_counter()
         try:
-            left = io.read(options["list"], mapping=mapping)
-            right = io.read(options["reference"], mapping=mapping)
+            # A mapping names a header of either file: each file takes the ones it has; a header neither has is
+            # an error.
+            left = io.read(options["list"], mapping=mapping, strict=False)
+            right = io.read(options["reference"], mapping=mapping, strict=False)
+            _check_mapping(mapping, options["list"], options["reference"])
             model = Model.load(options["model"]) if options["model"] else None
         except (io.ListError, ValueError, OSError) as exc:
             raise CommandError(str(exc)) from exc
@@ -64,3 +67,14 @@ class Command(BaseCommand):
                 ensure_ascii=False,
             )
         )
+
+
+def _check_mapping(mapping: dict[str, str], *paths: str) -> None:
+    headers: set[str] = set()
+    for path in paths:
+        headers |= set(io.headers(path))
+    for field, header in mapping.items():
+        if field not in io.CANONICAL:
+            raise CommandError(f"--map {field}=…: unknown field; use one of {', '.join(io.CANONICAL)}")
+        if header not in headers:
+            raise CommandError(f"--map {field}={header}: no column {header!r} in either file")
