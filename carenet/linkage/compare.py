@@ -69,13 +69,31 @@ def block_tables(right: pl.DataFrame) -> dict[str, pl.DataFrame]:
     return tables
 
 
-def candidates(left: pl.DataFrame, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """Distinct (l, r) row pairs sharing at least one blocking key."""
+def candidates(
+    left: pl.DataFrame, tables: dict[str, pl.DataFrame], right: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Distinct (l, r) row pairs sharing at least one blocking key. With `right`, pairs of two valid, different
+    ID numbers are dropped before any comparison: the identity rule makes them two people whatever else agrees,
+    and they are most of the candidates (every new person, every decoy, every twin)."""
     pairs = []
     for name, key in BLOCKS:
         lk = left.select(pl.col("row").alias("l"), key.alias("k")).drop_nulls("k")
         pairs.append(lk.join(tables[name], on="k", how="inner").select("l", "r"))
-    return pl.concat(pairs).unique()
+    found = pl.concat(pairs).unique()
+    if right is None:
+        return found
+    kl, kr = identity_keys(left), identity_keys(right)
+    a, b = kl[found["l"].to_numpy()], kr[found["r"].to_numpy()]
+    two_people = (a != 0) & (b != 0) & (a != b)
+    return found.filter(pl.Series(~two_people))
+
+
+def identity_keys(df: pl.DataFrame) -> np.ndarray:
+    """A 64-bit key per row for a valid, 18-digit ID number (0 otherwise: missing, broken, or from 15 digits)."""
+    sure = df["id_valid"].fill_null(False) & ~df["id_from_15"].fill_null(False)
+    keys = df["idn"].hash().to_numpy().copy()
+    keys[~sure.to_numpy()] = 0
+    return keys
 
 
 def id_digits(idn: pl.Series) -> np.ndarray:

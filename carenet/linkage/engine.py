@@ -89,7 +89,7 @@ def link(
     right = ref.rows
     t["prepare"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    pairs = cmp.candidates(left, ref.tables)
+    pairs = cmp.candidates(left, ref.tables, right)
     digits = (cmp.id_digits(left["idn"]), ref.digits)
     levels = cmp.compare(left, right, pairs, digits)
     t["block_compare"] = time.perf_counter() - t0

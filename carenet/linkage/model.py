@@ -29,6 +29,7 @@ _M_START = {
     "addr": [0.0, 0.1, 0.3, 0.6],
 }
 FLOOR = 1e-6
+PSEUDO_PAIRS = 200.0
 
 
 @dataclass
@@ -129,7 +130,9 @@ def train(levels: pl.DataFrame, u: dict[str, list[float]], *, max_iter: int = 60
         for f in FIELDS:
             seen = lv[f] > 0
             per_level = np.bincount(lv[f][seen], weights=weighted[seen], minlength=LEVELS[f])[: LEVELS[f]]
-            per_level[1:] += 1e-3  # no level becomes impossible
+            # A Dirichlet prior from the starting m: a level the candidates rarely show (a day/month swap when
+            # nearly every copy kept its ID) keeps a plausible weight instead of one learnt from a handful of pairs.
+            per_level += PSEUDO_PAIRS * np.array(_M_START[f])
             per_level[0] = 0.0
             new = per_level / per_level.sum()
             delta = max(delta, float(np.abs(new - m[f]).max()))
