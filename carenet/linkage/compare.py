@@ -49,12 +49,26 @@ MAX_BLOCK = 200
 
 
 def with_keys(df: pl.DataFrame) -> pl.DataFrame:
-    """Add the row index and the derived columns blocking and comparison use."""
-    return df.with_row_index("row").with_columns(
-        pl.coalesce("birth", "id_birth").alias("birth_any"),
-        pl.coalesce("sex", "id_sex").alias("sex_any"),
-        # Address parts as 64-bit hashes: set operations on integers are ten times cheaper than on strings.
-        pl.col("addr_tokens").list.eval(pl.element().hash()).alias("addr_h"),
+    """The row index and only the columns blocking and comparison use (a million rows of unused strings and
+    address lists would double the run's memory)."""
+    return (
+        df.lazy()
+        .with_row_index("row")
+        .select(
+            "row",
+            "id",
+            "name_raw",
+            "name_py",
+            "name_sk",
+            "idn",
+            "id_valid",
+            "id_from_15",
+            pl.coalesce("birth", "id_birth").alias("birth_any"),
+            pl.coalesce("sex", "id_sex").alias("sex_any"),
+            # Address parts as 64-bit hashes: set operations on integers are ten times cheaper than on strings.
+            pl.col("addr_tokens").list.eval(pl.element().hash()).alias("addr_h"),
+        )
+        .collect()
     )
 
 
@@ -63,7 +77,7 @@ def block_tables(right: pl.DataFrame) -> dict[str, pl.DataFrame]:
     Built once per reference set: this is what an index of the registry keeps."""
     tables = {}
     for name, key in BLOCKS:
-        rk = right.select(key.alias("k"), pl.col("row").alias("r")).drop_nulls("k")
+        rk = right.filter(key.is_not_null()).select(key.hash().alias("k"), pl.col("row").alias("r"))
         sizes = rk.group_by("k").len()
         tables[name] = rk.join(sizes.filter(pl.col("len") <= MAX_BLOCK).select("k"), on="k", how="semi")
     return tables
@@ -77,7 +91,8 @@ def candidates(
     and they are most of the candidates (every new person, every decoy, every twin)."""
     pairs = []
     for name, key in BLOCKS:
-        lk = left.select(pl.col("row").alias("l"), key.alias("k")).drop_nulls("k")
+        # Keys are joined as 64-bit hashes (a collision only adds a candidate, which the comparison then rejects).
+        lk = left.filter(key.is_not_null()).select(pl.col("row").alias("l"), key.hash().alias("k"))
         pairs.append(lk.join(tables[name], on="k", how="inner").select("l", "r"))
     found = pl.concat(pairs).unique()
     if right is None:
@@ -99,9 +114,8 @@ def identity_keys(df: pl.DataFrame) -> np.ndarray:
 def id_digits(idn: pl.Series) -> np.ndarray:
     """The 18 characters of each normalised ID number as a (rows, 18) byte matrix (zeros where missing), so
     pairs compare position by position in numpy instead of slicing strings."""
-    filled = idn.fill_null("").str.pad_end(18, "\0").str.slice(0, 18)
-    raw = np.frombuffer("".join(filled.to_list()).encode("latin-1"), dtype=np.uint8)
-    return raw.reshape(-1, 18) if len(raw) else np.zeros((0, 18), dtype=np.uint8)
+    fixed = np.array(idn.fill_null("").to_list(), dtype="S18")  # ASCII digits and X, zero-padded
+    return fixed.view(np.uint8).reshape(-1, 18) if len(fixed) else np.zeros((0, 18), dtype=np.uint8)
 
 
 def id_levels(
