@@ -77,7 +77,11 @@ def block_tables(right: pl.DataFrame) -> dict[str, pl.DataFrame]:
     Built once per reference set: this is what an index of the registry keeps."""
     tables = {}
     for name, key in BLOCKS:
-        rk = right.filter(key.is_not_null()).select(key.hash().alias("k"), pl.col("row").alias("r"))
+        rk = (
+            right.select(key.alias("k"), pl.col("row").alias("r"))
+            .drop_nulls("k")
+            .with_columns(pl.col("k").hash())
+        )
         sizes = rk.group_by("k").len()
         tables[name] = rk.join(sizes.filter(pl.col("len") <= MAX_BLOCK).select("k"), on="k", how="semi")
     return tables
@@ -89,18 +93,23 @@ def candidates(
     """Distinct (l, r) row pairs sharing at least one blocking key. With `right`, pairs of two valid, different
     ID numbers are dropped before any comparison: the identity rule makes them two people whatever else agrees,
     and they are most of the candidates (every new person, every decoy, every twin)."""
+    kl = identity_keys(left) if right is not None else None
+    kr = identity_keys(right) if right is not None else None
     pairs = []
     for name, key in BLOCKS:
         # Keys are joined as 64-bit hashes (a collision only adds a candidate, which the comparison then rejects).
-        lk = left.filter(key.is_not_null()).select(pl.col("row").alias("l"), key.hash().alias("k"))
-        pairs.append(lk.join(tables[name], on="k", how="inner").select("l", "r"))
-    found = pl.concat(pairs).unique()
-    if right is None:
-        return found
-    kl, kr = identity_keys(left), identity_keys(right)
-    a, b = kl[found["l"].to_numpy()], kr[found["r"].to_numpy()]
-    two_people = (a != 0) & (b != 0) & (a != b)
-    return found.filter(pl.Series(~two_people))
+        lk = (
+            left.select(pl.col("row").alias("l"), key.alias("k"))
+            .drop_nulls("k")
+            .with_columns(pl.col("k").hash())
+        )
+        found = lk.join(tables[name], on="k", how="inner").select("l", "r")
+        if kl is not None and kr is not None:
+            # Filtered block by block: area + birth date alone pairs every child born the same day in a county.
+            a, b = kl[found["l"].to_numpy()], kr[found["r"].to_numpy()]
+            found = found.filter(pl.Series(~((a != 0) & (b != 0) & (a != b))))
+        pairs.append(found)
+    return pl.concat(pairs).unique()
 
 
 def identity_keys(df: pl.DataFrame) -> np.ndarray:

@@ -85,7 +85,9 @@ def link(
     t = timings if timings is not None else {}
     t0 = time.perf_counter()
     left = cmp.with_keys(prepare(list_df))
+    del list_df  # the raw list is not needed any more: let a caller's temporary go
     ref = reference if isinstance(reference, Reference) else Reference.build(reference)
+    del reference
     right = ref.rows
     t["prepare"] = time.perf_counter() - t0
     t0 = time.perf_counter()
