@@ -178,6 +178,20 @@ def _birth_level(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     )
 
 
+PAIR_COLUMNS = (
+    "row",
+    "idn",
+    "id_valid",
+    "id_from_15",
+    "name_raw",
+    "name_py",
+    "name_sk",
+    "birth_any",
+    "sex_any",
+    "addr_h",
+)
+
+
 def compare(
     left: pl.DataFrame,
     right: pl.DataFrame,
@@ -186,26 +200,25 @@ def compare(
 ) -> pl.DataFrame:
     """One row per candidate pair with the comparison level of each field (int8) and what the reasons need.
     `digits`: id_digits() of left and right, when the caller keeps them between calls."""
-    cols = [
-        "row",
-        "idn",
-        "id_valid",
-        "id_from_15",
-        "name_raw",
-        "name_py",
-        "name_sk",
-        "birth_any",
-        "sex_any",
-        "addr_h",
-    ]
+    cols = list(PAIR_COLUMNS)
     df = pairs.join(
         left.select(cols).rename({c: f"{c}_l" for c in cols}), left_on="l", right_on="row_l"
     ).join(right.select(cols).rename({c: f"{c}_r" for c in cols}), left_on="r", right_on="row_r")
-    near = _name_edits(df)
     dl, dr = digits if digits is not None else (id_digits(left["idn"]), id_digits(right["idn"]))
+    return compare_joined(df, dl[df["l"].to_numpy()], dr[df["r"].to_numpy()])
+
+
+def compare_joined(
+    df: pl.DataFrame, digits_l: np.ndarray | None = None, digits_r: np.ndarray | None = None
+) -> pl.DataFrame:
+    """The comparison kernel on pairs already joined with both records' PAIR_COLUMNS (suffixed _l and _r):
+    what runs, unchanged, on each Spark partition."""
+    if digits_l is None or digits_r is None:
+        digits_l, digits_r = id_digits(df["idn_l"]), id_digits(df["idn_r"])
+    near = _name_edits(df)
     ids = id_levels(
-        dl[df["l"].to_numpy()],
-        dr[df["r"].to_numpy()],
+        digits_l,
+        digits_r,
         df["id_valid_l"].fill_null(False).to_numpy(),
         df["id_valid_r"].fill_null(False).to_numpy(),
         df["id_from_15_l"].fill_null(False).to_numpy(),

@@ -10,6 +10,7 @@ import polars as pl
 from carenet.linkage.synth.tables import (
     BOY_CHARS,
     CLASSES,
+    FIELD_OF,
     GIRL_CHARS,
     HOMOPHONES,
     SHAPE_SIMILAR,
@@ -116,6 +117,22 @@ def assign_classes(
     labels = np.concatenate([labels, rng.choice(others, max(0, len(rest) - len(labels)))])
     code[rest] = rng.permutation(labels)[: len(rest)]
     return code
+
+
+def assign_second(
+    rng: np.random.Generator, code: np.ndarray, share: float, swappable: np.ndarray, homophonable: np.ndarray
+) -> np.ndarray:
+    """A second class (CLASSES index, -1: none) for `share` of the copies, drawn evenly among the classes
+    of the other fields that the source allows (day/month swaps and homophones only where possible)."""
+    n = len(code)
+    second = np.full(n, -1)
+    chosen = np.sort(rng.choice(n, round(share * n), replace=False))
+    field = np.array([FIELD_OF[c] for c in CLASSES])
+    allowed = field[None, :] != field[code[chosen]][:, None]
+    allowed[:, CLASSES.index("date_swap")] &= swappable[chosen]
+    allowed[:, CLASSES.index("name_homophone")] &= homophonable[chosen]
+    second[chosen] = np.argmax(rng.random(allowed.shape) * allowed, axis=1)
+    return second
 
 
 _FULL_WIDTH = [chr(0xFF10 + i) for i in range(10)]

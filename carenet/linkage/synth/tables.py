@@ -9,7 +9,8 @@ import datetime as dt
 
 import numpy as np
 
-# The recorded damage of a linked list record: exactly one per copy, in equal shares.
+# The recorded damage of a linked list record: one per copy, in equal shares (and a second, of another
+# field, on a share of them when generate is asked for it).
 CLASSES = (
     "id_missing",
     "id_typo",
@@ -24,6 +25,11 @@ CLASSES = (
     "address_moved",
 )
 UNLINKED = ("decoy", "twin", "new")  # list records of people who are not in the reference
+# The field each class damages: a second corruption (generate's second_share) is always of another field.
+FIELD_OF: dict[str, str] = {
+    c: {"id": "id_number", "name": "name", "date": "birth_date", "address": "address"}[c.split("_")[0]]
+    for c in CLASSES
+}
 
 
 # Surnames with their share per mille (2020 census household-register statistics), as in demo/names.py.

@@ -334,3 +334,103 @@ def test_write_puts_the_files_side_by_side(tmp_path, fmt: str) -> None:
     read = pl.read_parquet if fmt == "parquet" else lambda p: pl.read_csv(p, infer_schema=False)
     assert read(paths["list"]).select(pl.all().fill_null("")).equals(small.list)
     assert pl.read_parquet(paths["truth"]).equals(small.truth)
+
+
+# --- A second damage, of another field, on a share of the copies -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def double() -> synth.Synth:
+    return synth.generate(n_reference=N, n_list=N, seed=7, noise_share=0.0, second_share=0.3)
+
+
+def damaged_as(cls: str, row: dict[str, str]) -> None:
+    """The field `cls` damages differs from the source in exactly the way `cls` says."""
+    value, source = row[synth.FIELD_OF[cls]], row[synth.FIELD_OF[cls] + "_ref"]
+    at = [i for i, (a, b) in enumerate(zip(value, source, strict=False)) if a != b]
+    if cls in ("id_missing", "date_missing"):
+        assert value == "" != source
+    elif cls == "id_typo":
+        assert len(value) == 18 and len(at) == 1 and ric.calc_check_digit(value) != value[-1]
+    elif cls == "id_transposition":
+        assert len(value) == 18 and len(at) == 2 and at[1] == at[0] + 1 < 17
+        assert value[at[0]] == source[at[1]] and value[at[1]] == source[at[0]]
+    elif cls == "id_15":
+        assert len(value) == 15 and to_18(value, row["birth_date_ref"][:2]) == source
+    elif cls == "name_homophone":
+        assert len(value) == len(source) and len(at) == 1
+        assert value[at[0]] in synth.HOMOPHONES[source[at[0]]]
+    elif cls == "name_typo":
+        if len(value) == len(source):
+            assert len(at) == 1 and synth.SHAPE_SIMILAR[source[at[0]]] == value[at[0]]
+        else:
+            longer, shorter = sorted((value, source), key=len, reverse=True)
+            assert len(longer) == len(shorter) + 1
+            assert any(longer[:i] + longer[i + 1 :] == shorter for i in range(len(longer)))
+    elif cls == "date_swap":
+        year, month, day = source.split("-")
+        assert value == f"{year}-{day}-{month}" and month != day
+    elif cls == "date_typo":
+        dt.date.fromisoformat(value)
+        assert len(value) == len(source) and len(at) == 1
+    elif cls == "address_short":
+        assert source.endswith(value) and len(value) < len(source) - 5
+    elif cls == "address_moved":
+        assert value != source and value.startswith("天津市")
+    else:
+        raise AssertionError(cls)
+
+
+def test_second_damage_falls_on_a_share_of_the_copies_and_another_field(double: synth.Synth) -> None:
+    truth = double.truth
+    assert truth.columns == ["list_id", "reference_id", "cls", "related_id", "cls2"]
+    linked = truth.filter(pl.col("cls").is_in(synth.CLASSES))
+    seconds = linked.filter(pl.col("cls2").is_not_null())
+    assert seconds.height == round(0.3 * linked.height)
+    assert truth.filter(~pl.col("cls").is_in(synth.CLASSES))["cls2"].null_count() == N - linked.height
+    assert set(seconds["cls2"]) == set(synth.CLASSES)
+    for first, second in seconds.select("cls", "cls2").iter_rows():
+        assert synth.FIELD_OF[first] != synth.FIELD_OF[second]
+    counts = seconds["cls2"].value_counts()["count"]
+    assert counts.min() > 50  # day/month swaps, which few dates allow, are the rarest
+
+
+def test_second_damage_leaves_the_first_damages_as_they_were(clean: synth.Synth, double: synth.Synth) -> None:
+    assert double.reference.equals(clean.reference) and double.kin.equals(clean.kin)
+    assert double.truth.drop("cls2").equals(clean.truth)
+    single = double.truth["cls2"].is_null()
+    assert double.list.filter(single).equals(clean.list.filter(single))
+    assert not double.list.filter(~single).equals(clean.list.filter(~single))
+
+
+def test_copies_with_two_damages_differ_from_the_source_in_both_recorded_ways(double: synth.Synth) -> None:
+    pairs = (
+        double.truth.filter(pl.col("cls2").is_not_null())
+        .join(double.list, left_on="list_id", right_on="id")
+        .join(double.reference, left_on="reference_id", right_on="id", suffix="_ref")
+    )
+    assert pairs.height == round(0.3 * N // 2)
+    for row in pairs.iter_rows(named=True):
+        damaged_as(row["cls"], row)
+        damaged_as(row["cls2"], row)
+        fields_other_than(row, synth.FIELD_OF[row["cls"]], synth.FIELD_OF[row["cls2"]])
+
+
+def test_evaluate_reports_recall_by_second_class_when_there_is_one(
+    clean: synth.Synth, double: synth.Synth
+) -> None:
+    none = clean.truth.select("list_id", "reference_id", decision=pl.lit("none"))
+    assert "recall_by_second" not in synth.evaluate(none, clean.truth)
+    truth = double.truth
+    result = truth.select(
+        "list_id",
+        pl.col("reference_id").fill_null(""),
+        # Every copy with a second damage on its date left out.
+        decision=pl.when(pl.col("reference_id").is_null() | pl.col("cls2").str.starts_with("date_"))
+        .then(pl.lit("none"))
+        .otherwise(pl.lit("match")),
+    )
+    scores = synth.evaluate(result, truth)
+    dates = {c for c in synth.CLASSES if synth.FIELD_OF[c] == "birth_date"}
+    assert scores["recall_by_second"] == {c: 0.0 if c in dates else 1.0 for c in sorted(synth.CLASSES)}
+    assert scores["precision"] == 1.0 and scores["recall"] < 1.0
