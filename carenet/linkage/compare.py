@@ -42,6 +42,10 @@ BLOCKS: tuple[tuple[str, pl.Expr], ...] = (
     ("id_core15", pl.col("idn").str.slice(0, 6) + pl.col("idn").str.slice(8, 9)),
     ("name_birth", pl.col("name_py") + "|" + pl.col("birth_any").cast(pl.Utf8)),
     ("shape_birth", pl.col("name_sk") + "|" + pl.col("birth_any").cast(pl.Utf8)),
+    # Where the ID is missing or slipped in its date digits and the date or the name is wrong too, the address
+    # (its first two parts: street or town, and community or village) still places the child.
+    ("name_place", pl.col("name_py") + "|" + pl.col("addr_key")),
+    ("birth_place", pl.col("birth_any").cast(pl.Utf8) + "|" + pl.col("addr_key")),
 )
 # A key shared by more reference records than this is not a block (a placeholder date, a common name with
 # no other evidence): those pairs would swamp the run without ever deciding anything.
@@ -67,6 +71,10 @@ def with_keys(df: pl.DataFrame) -> pl.DataFrame:
             pl.coalesce("sex", "id_sex").alias("sex_any"),
             # Address parts as 64-bit hashes: set operations on integers are ten times cheaper than on strings.
             pl.col("addr_tokens").list.eval(pl.element().hash()).alias("addr_h"),
+            # Street or town, and community or village: where a child lives, for the place blocks.
+            pl.when(pl.col("addr_tokens").list.len() >= 2)
+            .then(pl.col("addr_tokens").list.head(2).list.join("|"))
+            .alias("addr_key"),
         )
         .collect()
     )

@@ -27,6 +27,7 @@ from carenet.linkage.normalise import prepare
 MARGIN_BITS = 5.0  # the best candidate must beat the runner-up by 2^5 in likelihood ratio to be a match
 TF_FLOOR = 1e-7
 HARD_NO = -60.0
+SAME_ID = 30.0
 
 
 @dataclass
@@ -100,6 +101,7 @@ def link(
         u = u_from_random(left, right, lambda lf, rt, p: cmp.compare(lf, rt, p, digits))
         model = train(levels, u)
         model.name_u_exact = model.u["name"][4]
+        model.match_rate = model.prior * len(pairs) / max(len(left) * len(right), 1)
     t["train"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     scored = score(levels, model, ref.tf)
@@ -121,7 +123,8 @@ def name_tf(right: pl.DataFrame) -> pl.DataFrame:
 def score(levels: pl.DataFrame, model: Model, tf: pl.DataFrame) -> pl.DataFrame:
     """Add `weight` (log2 Bayes factor incl. the prior) and `probability` to each candidate pair."""
     w = model.weights()
-    prior = math.log2(model.prior / (1 - model.prior))
+    rate = model.match_rate or model.prior
+    prior = math.log2(rate / (1 - rate))
     total = pl.lit(prior)
     for f in cmp.FIELDS:
         table = pl.Series(f"w_{f}", w[f])
@@ -142,8 +145,18 @@ def score(levels: pl.DataFrame, model: Model, tf: pl.DataFrame) -> pl.DataFrame:
             .otherwise(pl.col("weight"))
             .alias("weight")
         )
-    # Identity rules, above any learnt weight: two valid, different ID numbers are two people (twins and siblings
-    # — same area and birth date, other sequence digits — included), however alike their names and dates.
+    # Identity rules, above any learnt weight. The same ID number with a name that is the same, sounds or looks
+    # the same, or is one slip away is the same person: u for an exact ID measured on random pairs is only the
+    # sampling floor (no two people share a number), so the learnt weight understates it. The same number under a
+    # different name stays for review (a borrowed number, a data error).
+    out = out.with_columns(
+        pl.when((pl.col("id") == 6) & (pl.col("name") >= 2))
+        .then(pl.col("weight") + SAME_ID)
+        .otherwise(pl.col("weight"))
+        .alias("weight")
+    )
+    # Two valid, different ID numbers are two people (twins and siblings — same area and birth date, other
+    # sequence digits — included), however alike their names and dates.
     out = out.with_columns(
         pl.when(pl.col("id").is_in([2, 3])).then(HARD_NO).otherwise(pl.col("weight")).alias("weight")
     )

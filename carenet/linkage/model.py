@@ -36,7 +36,10 @@ PSEUDO_PAIRS = 200.0
 class Model:
     m: dict[str, list[float]]
     u: dict[str, list[float]]
-    prior: float  # share of matches among candidate pairs
+    prior: float  # share of matches among candidate pairs (what EM estimates)
+    # The chance that two records drawn at random match: the prior a score starts from. u is measured on random
+    # pairs, so starting from the share among candidates would count the blocking's agreement twice.
+    match_rate: float = 0.0
     name_u_exact: float = 0.0  # average u of an exact name, for the term-frequency adjustment
     match_threshold: float = 0.99
     review_threshold: float = 0.5
