@@ -44,8 +44,8 @@ BLOCKS: tuple[tuple[str, pl.Expr], ...] = (
     ("shape_birth", pl.col("name_sk") + "|" + pl.col("birth_any").cast(pl.Utf8)),
     # Where the ID is missing or slipped in its date digits and the date or the name is wrong too, the address
     # (its first two parts: street or town, and community or village) still places the child.
-    ("name_place", pl.col("name_py") + "|" + pl.col("addr_key")),
-    ("birth_place", pl.col("birth_any").cast(pl.Utf8) + "|" + pl.col("addr_key")),
+    ("name_place", pl.when(pl.col("addr_key").is_not_null()).then(pl.struct("name_py", "addr_key"))),
+    ("birth_place", pl.when(pl.col("addr_key").is_not_null()).then(pl.struct("birth_any", "addr_key"))),
 )
 # A key shared by more reference records than this is not a block (a placeholder date, a common name with
 # no other evidence): those pairs would swamp the run without ever deciding anything.
@@ -73,7 +73,7 @@ def with_keys(df: pl.DataFrame) -> pl.DataFrame:
             pl.col("addr_tokens").list.eval(pl.element().hash()).alias("addr_h"),
             # Street or town, and community or village: where a child lives, for the place blocks.
             pl.when(pl.col("addr_tokens").list.len() >= 2)
-            .then(pl.col("addr_tokens").list.head(2).list.join("|"))
+            .then(pl.col("addr_tokens").list.head(2).list.join("|").hash())
             .alias("addr_key"),
         )
         .collect()

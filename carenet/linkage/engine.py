@@ -95,19 +95,21 @@ def link(
     pairs = cmp.candidates(left, ref.tables, right)
     digits = (cmp.id_digits(left["idn"]), ref.digits)
     levels = cmp.compare(left, right, pairs, digits)
+    n_pairs = len(pairs)
+    del pairs, digits
     t["block_compare"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     if model is None:
-        u = u_from_random(left, right, lambda lf, rt, p: cmp.compare(lf, rt, p, digits))
+        u = u_from_random(left, right, cmp.compare)
         model = train(levels, u)
         model.name_u_exact = model.u["name"][4]
-        model.match_rate = model.prior * len(pairs) / max(len(left) * len(right), 1)
+        model.match_rate = model.prior * n_pairs / max(len(left) * len(right), 1)
     t["train"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     scored = score(levels, model, ref.tf)
     result = decide(scored, left, right, model)
     t["score_decide"] = time.perf_counter() - t0
-    return Linked(result=result, model=model, candidates=len(pairs), timings=t)
+    return Linked(result=result, model=model, candidates=n_pairs, timings=t)
 
 
 def name_tf(right: pl.DataFrame) -> pl.DataFrame:

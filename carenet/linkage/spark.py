@@ -61,6 +61,7 @@ def _prepare_batch(raw: pl.DataFrame) -> pl.DataFrame:
         raw["grow"].alias("row"),
         pl.Series("ikey", cmp.identity_keys(keyed)).reinterpret(signed=True),
         pl.col("addr_h").list.eval(pl.element().reinterpret(signed=True)),
+        pl.col("addr_key").reinterpret(signed=True),
     )
 
 
