@@ -50,6 +50,9 @@ BLOCKS: tuple[tuple[str, pl.Expr], ...] = (
 # A key shared by more reference records than this is not a block (a placeholder date, a common name with
 # no other evidence): those pairs would swamp the run without ever deciding anything.
 MAX_BLOCK = 200
+# Characters of an identifier compared position by position: 18 for a Chinese ID number, more for others
+# (longer ones are compared on their first ID_WIDTH characters).
+ID_WIDTH = 24
 
 
 def with_keys(df: pl.DataFrame) -> pl.DataFrame:
@@ -64,8 +67,10 @@ def with_keys(df: pl.DataFrame) -> pl.DataFrame:
             "name_raw",
             "name_py",
             "name_sk",
-            "idn",
-            "id_valid",
+            # A Chinese ID number, else any other identifier: compared as characters either way (the identity
+            # rules and what is read from the number need id_valid, which only a Chinese number has).
+            pl.coalesce("idn", "id_other").alias("idn"),
+            pl.col("id_valid").fill_null(False),
             "id_from_15",
             pl.coalesce("birth", "id_birth").alias("birth_any"),
             pl.coalesce("sex", "id_sex").alias("sex_any"),
@@ -131,8 +136,10 @@ def identity_keys(df: pl.DataFrame) -> np.ndarray:
 def id_digits(idn: pl.Series) -> np.ndarray:
     """The 18 characters of each normalised ID number as a (rows, 18) byte matrix (zeros where missing), so
     pairs compare position by position in numpy instead of slicing strings."""
-    fixed = np.array(idn.fill_null("").to_list(), dtype="S18")  # ASCII digits and X, zero-padded
-    return fixed.view(np.uint8).reshape(-1, 18) if len(fixed) else np.zeros((0, 18), dtype=np.uint8)
+    fixed = np.array(idn.fill_null("").to_list(), dtype=f"S{ID_WIDTH}")  # ASCII, zero-padded
+    return (
+        fixed.view(np.uint8).reshape(-1, ID_WIDTH) if len(fixed) else np.zeros((0, ID_WIDTH), dtype=np.uint8)
+    )
 
 
 def id_levels(
@@ -145,7 +152,7 @@ def id_levels(
     diff = a != b
     n_diff = diff.sum(axis=1)
     first = diff.argmax(axis=1)
-    nxt = np.minimum(first + 1, 17)
+    nxt = np.minimum(first + 1, a.shape[1] - 1)
     rows = np.arange(len(a))
     swapped = (
         (n_diff == 2) & diff[rows, nxt] & (a[rows, first] == b[rows, nxt]) & (a[rows, nxt] == b[rows, first])
@@ -270,7 +277,7 @@ def compare_joined(
     )
     # The same ID number says the same birth date and sex: not counted twice. (A legacy number's century is a
     # guess, so with one of those the birth date still counts.)
-    implied = pl.col("idn_l") == pl.col("idn_r")
+    implied = (pl.col("idn_l") == pl.col("idn_r")) & pl.col("id_valid_l") & pl.col("id_valid_r")
     return out.with_columns(
         pl.when(implied).then(IMPLIED).otherwise(pl.col("birth")).cast(pl.Int8).alias("birth"),
         pl.when(implied).then(IMPLIED).otherwise(pl.col("sex")).cast(pl.Int8).alias("sex"),

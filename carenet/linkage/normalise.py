@@ -43,6 +43,7 @@ PREPARED_COLUMNS = (
     "birth",  # pl.Date from birth_date
     "idn",  # 18-character ID number, 15-digit ones converted; null unless of the right shape
     "id_raw_bad",  # something was written in id_number but it is not an ID number's shape
+    "id_other",  # that something, as upper-case letters and digits (a passport or another country's number)
     "id_from_15",  # idn was converted from a 15-digit legacy number
     "id_valid",  # the check digit holds (null when idn is null)
     "id_region",  # digits 1-6
@@ -266,7 +267,14 @@ def _id_stages() -> Stages:
             is15.alias("id_from_15"),
             (id_.is_not_null() & ~is18 & ~is15).alias("id_raw_bad"),
         ],
-        [_check_digit_expr(c("_body")).alias("_check")],
+        [
+            _check_digit_expr(c("_body")).alias("_check"),
+            # Any other identifier (a passport, a foreign or internal number): kept as upper-case letters and
+            # digits, compared as a plain identifier (no check digit, nothing read from it).
+            pl.when(c("id_raw_bad"))
+            .then(_blank_to_null(raw_id.str.to_uppercase().str.replace_all(r"[^0-9A-Z]", "")))
+            .alias("id_other"),
+        ],
         [
             pl.when(is15).then(c("_body") + c("_check")).when(is18).then(id_).alias("idn"),
             valid.alias("id_valid"),

@@ -188,3 +188,23 @@ def test_a_saved_reference_index_links_a_new_list_as_the_raw_reference_does(trai
     assert link(new_list, index, model=model).result.equals(
         link(new_list, data.reference, model=model).result
     )
+
+
+def test_latin_names_and_other_identifiers_link_sensibly(trained):
+    reference = frame(
+        person("R1", "José Müller", "1990-04-02", "X1234567", "M", "12 Rue de la Paix, Paris"),
+        person("R2", "Anna Schmidt", "1988-11-30", "C9876543", "F", "Hauptstraße 5, Berlin"),
+        person("R3", "John Smith", "2001-01-01", "P5551234", "M", "1 Main Street, Springfield"),
+    )
+    rows = frame(
+        person("L1", "Jose Muller", "02/04/1990", "x 123 4567", "M"),
+        person("L2", "Anna Schmit", "1988-11-30", "C9876543", "F"),
+        person("L3", "John Smith", "2001-01-01", "P5551235", "M", "1 Main Street, Springfield"),
+        person("L4", "Maria Garcia", "1975-05-05", "Z0000001", "F"),
+    )
+    result = {r["list_id"]: r for r in link(rows, reference, model=trained[0]).result.iter_rows(named=True)}
+    assert (result["L1"]["reference_id"], result["L1"]["decision"]) == ("R1", "match")
+    assert (result["L2"]["reference_id"], result["L2"]["decision"]) == ("R2", "match")
+    assert result["L3"]["reference_id"] == "R3" and result["L3"]["decision"] in ("match", "review")
+    assert "身份证号一位不同" in result["L3"]["reason"]
+    assert result["L4"]["decision"] == "none"
