@@ -42,6 +42,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--reference", type=int, default=1_000_000)
     p.add_argument("--list", type=int, default=1_000_000)
     p.add_argument("--seed", type=int, default=20261129)
+    p.add_argument("--second-share", type=float, default=0.0, help="share of copies with a second corruption")
     p.add_argument("--no-splink", action="store_true")
     p.add_argument("--data", default=str(ROOT / "var" / "bench-linkage"))
     p.add_argument(
@@ -54,11 +55,14 @@ def parse_args() -> argparse.Namespace:
 def data_dir(args: argparse.Namespace) -> Path:
     from carenet.linkage import synth
 
-    directory = Path(args.data) / f"{args.reference}x{args.list}-{args.seed}"
+    suffix = f"-double{args.second_share:g}" if args.second_share else ""
+    directory = Path(args.data) / f"{args.reference}x{args.list}-{args.seed}{suffix}"
     if not (directory / "truth.parquet").exists():
         directory.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        data = synth.generate(n_reference=args.reference, n_list=args.list, seed=args.seed)
+        data = synth.generate(
+            n_reference=args.reference, n_list=args.list, seed=args.seed, second_share=args.second_share
+        )
         synth.write(data, directory, fmt="parquet")
         print(
             f"generated {args.reference:,} x {args.list:,} in {time.perf_counter() - started:.1f} s",
