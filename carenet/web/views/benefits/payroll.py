@@ -333,13 +333,12 @@ def payroll_return(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_batch(request, batch, comment_form=form)
 
 
-@require(Perm.PAYROLL_EXPORT)
-@require_POST
-def payroll_bank_file(request: HttpRequest, pk: int) -> HttpResponse:
-    """POST: the first download sends the batch (approved -> exported) and copies the accounts onto its lines."""
+def _sent_file(request: HttpRequest, pk: int, writer: Any) -> HttpResponse:
+    """A file the district sends out (bank file, insurance list): the service writes it (the first download
+    moves the batch to exported); a refusal comes back as a message on the batch page."""
     batch = _batch(request, pk)
     try:
-        name, data = bank_file_write(actor=request.user, batch=batch)
+        name, data = writer(actor=request.user, batch=batch)
     except CarenetError as exc:
         messages.error(request, exc.message)
         return redirect("web:payroll_detail", pk=batch.pk)
@@ -347,22 +346,20 @@ def payroll_bank_file(request: HttpRequest, pk: int) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store, private"
     return response
+
+
+@require(Perm.PAYROLL_EXPORT)
+@require_POST
+def payroll_bank_file(request: HttpRequest, pk: int) -> HttpResponse:
+    """POST: the first download sends the batch (approved -> exported) and copies the accounts onto its lines."""
+    return _sent_file(request, pk, bank_file_write)
 
 
 @require(Perm.PAYROLL_EXPORT)
 @require_POST
 def payroll_insurance_list(request: HttpRequest, pk: int) -> HttpResponse:
     """POST: the yearly list of orphans for the medical-insurance bureau (the first download sends the batch)."""
-    batch = _batch(request, pk)
-    try:
-        name, data = insurance_list_write(actor=request.user, batch=batch)
-    except CarenetError as exc:
-        messages.error(request, exc.message)
-        return redirect("web:payroll_detail", pk=batch.pk)
-    response = HttpResponse(data, content_type=XLSX)
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    response["Cache-Control"] = "no-store, private"
-    return response
+    return _sent_file(request, pk, insurance_list_write)
 
 
 @require(Perm.PAYROLL_EXPORT)
