@@ -171,11 +171,13 @@ ENROLMENT_COLUMNS = (
 )
 
 
-def district_enrolments(district_code: str, programme: str, horizon: dt.date):  # type: ignore[no-untyped-def]
-    """The enrolment segments a district pays (or paid), started by `horizon`."""
-    return Enrolment.objects.filter(
-        programme=programme, division_code__startswith=district_code, start_month__lte=horizon
-    )
+def district_enrolments(district_code: str, programme: str, horizon: dt.date, actor=None):  # type: ignore[no-untyped-def]
+    """The enrolment segments a district pays (or paid), started by `horizon`, read through scope() for a user
+    (`actor` None: the operator at the command line)."""
+    from carenet.accounts.jurisdiction import scope
+
+    base = Enrolment.objects.all() if actor is None else scope(actor, Enrolment.objects.all())
+    return base.filter(programme=programme, division_code__startswith=district_code, start_month__lte=horizon)
 
 
 def paid_units(

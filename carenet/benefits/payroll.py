@@ -89,10 +89,6 @@ def _log(actor: User | None, batch: PayrollBatch, action: str, changes: dict) ->
     )
 
 
-def batch_get(*, actor: User, pk: int) -> PayrollBatch:
-    return scope(actor, PayrollBatch.objects.all()).get(pk=pk)
-
-
 # ---------------------------------------------------------------- planning a batch
 
 
@@ -107,21 +103,21 @@ class Plan:
 
 
 def _plan_enrolments(
-    batch: PayrollBatch, programme: str, horizon: dt.date
+    batch: PayrollBatch, programme: str, horizon: dt.date, actor: User | None
 ) -> tuple[dict[int, Facts], Plan, QuerySet]:  # type: ignore[type-arg]
     """The district's facts, and its children as a subquery for the other reads."""
-    enrolments = district_enrolments(batch.district_code, programme, horizon)
+    enrolments = district_enrolments(batch.district_code, programme, horizon, actor)
     facts = load_facts(enrolments, PROGRAMMES[programme].categories)
     return facts, Plan(), enrolments.values("child_id")
 
 
-def plan_batch(batch: PayrollBatch) -> Plan:
+def plan_batch(batch: PayrollBatch, actor: User | None = None) -> Plan:
     spec = PROGRAMMES[batch.programme]
     if spec.periodicity == Periodicity.CAMPAIGN:
-        return _plan_campaign(batch)
+        return _plan_campaign(batch, actor)
     if spec.periodicity == Periodicity.YEARLY:
-        return _plan_yearly(batch)
-    return _plan_monthly(batch)
+        return _plan_yearly(batch, actor)
+    return _plan_monthly(batch, actor)
 
 
 def _accounts(child_ids: list[int] | QuerySet) -> set[int]:  # type: ignore[type-arg]
@@ -129,10 +125,10 @@ def _accounts(child_ids: list[int] | QuerySet) -> set[int]:  # type: ignore[type
     return {row[0] for row in chunked_values(qs, "child_id", child_ids, ("child_id",))}
 
 
-def _plan_monthly(batch: PayrollBatch) -> Plan:
+def _plan_monthly(batch: PayrollBatch, actor: User | None) -> Plan:
     period = batch.period
     p = months.index(period)
-    facts, plan, child_ids = _plan_enrolments(batch, batch.programme, period)
+    facts, plan, child_ids = _plan_enrolments(batch, batch.programme, period, actor)
     table = StandardTable(batch.programme)
     ranges = paid_ranges(batch.district_code, batch.programme, period)
     failed = paid_units(batch.programme, child_ids, period, [LineStatus.FAILED])
@@ -241,12 +237,12 @@ def _add_stop(plan: Plan, batch: PayrollBatch, f: Facts, p: int) -> None:
         plan.ended.append((f.id, max(last, f.start), reason))
 
 
-def _plan_yearly(batch: PayrollBatch) -> Plan:
+def _plan_yearly(batch: PayrollBatch, actor: User | None) -> Plan:
     """One payment per child and year, owed when the enrolment is payable in any month of the year; earlier
     years never paid are arrears."""
     year_first = months.index(batch.period)
     horizon = months.add(batch.period, 11)
-    facts, plan, child_ids = _plan_enrolments(batch, batch.programme, horizon)
+    facts, plan, child_ids = _plan_enrolments(batch, batch.programme, horizon, actor)
     table = StandardTable(batch.programme)
     paid = paid_units(batch.programme, child_ids, batch.period, LIVE_STATUSES)
     failed = paid_units(batch.programme, child_ids, batch.period, [LineStatus.FAILED])
@@ -262,12 +258,12 @@ def _plan_yearly(batch: PayrollBatch) -> Plan:
     return plan
 
 
-def _plan_campaign(batch: PayrollBatch) -> Plan:
+def _plan_campaign(batch: PayrollBatch, actor: User | None) -> Plan:
     """A fixed amount for every child the basic allowance pays this month in the district (e.g. 和平区 600
     yuan at the Spring Festival); nothing owed from earlier campaigns."""
     p = months.index(batch.period)
     via = PROGRAMMES[batch.programme].via or Programme.BASIC_LIVING
-    facts, plan, child_ids = _plan_enrolments(batch, via, batch.period)
+    facts, plan, child_ids = _plan_enrolments(batch, via, batch.period, actor)
     table = StandardTable(batch.programme)
     paid = paid_units(batch.programme, child_ids, batch.period, LIVE_STATUSES)
     has_account = _accounts(child_ids)
@@ -331,7 +327,7 @@ def payroll_generate(
         return batch
     PaymentLine.objects.filter(batch=batch).delete()  # draft lines are a proposal, not payments
     PayrollStop.objects.filter(batch=batch).delete()
-    plan = plan_batch(batch)
+    plan = plan_batch(batch, actor)
     _insert_lines(plan.lines)
     PayrollStop.objects.bulk_create(plan.stops, batch_size=5000)
     _end_stopped(actor, batch, plan.ended)

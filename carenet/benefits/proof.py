@@ -107,14 +107,15 @@ class _RunCache:
 
 
 def _owed(
-    division_code: str, programme: str, lo: int, hi: int
+    actor: User | None, division_code: str, programme: str, lo: int, hi: int
 ) -> dict[int, dict[Decimal | None, list[tuple[int, int]]]]:
     """Per child, per amount owed: the runs of months owed (inclusive month indexes)."""
     spec = PROGRAMMES[programme]
     first, last = months.from_index(lo), months.from_index(hi)
     from carenet.benefits.models import Enrolment
 
-    enrolments = Enrolment.objects.filter(
+    base = Enrolment.objects.all() if actor is None else scope(actor, Enrolment.objects.all())
+    enrolments = base.filter(
         programme=programme, division_code__startswith=division_code, start_month__lte=last
     ).exclude(end_month__lt=first)
     facts = load_facts(enrolments, spec.categories)
@@ -181,7 +182,7 @@ def full_payment_proof(
     lo, hi = months.index(first), months.index(last)
     if hi < lo:
         return proof
-    owed = _owed(division_code, programme, lo, hi)
+    owed = _owed(actor, division_code, programme, lo, hi)
     duplicated, groups = _aggregates(division_code, programme, first, last)
     recheck: set[int] = set(duplicated)
     for child_id, by_amount in owed.items():
