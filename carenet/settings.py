@@ -64,6 +64,12 @@ if DEMO or DEBUG:
     ALLOWED_HOSTS += ["127.0.0.1", "localhost", "[::1]", "testserver"]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
+# Where screening runs execute: thread (in the web process; nothing else to run), worker (`carenet screen
+# worker`), inline (in the caller: tests).
+SCREENING_RUNNER = os.environ.get("CARENET_SCREENING_RUNNER", "thread")
+# A saved linkage model for screening (`carenet link --save-model`); empty: one learnt from synthetic data.
+LINKAGE_MODEL = os.environ.get("CARENET_LINKAGE_MODEL", "")
+
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -81,6 +87,7 @@ INSTALLED_APPS = [
     "carenet.problems",
     "carenet.benefits",
     "carenet.linkage",  # only for `carenet link`: the linkage modules do not import Django
+    "carenet.screening",
     "carenet.web",
 ]
 

@@ -55,6 +55,7 @@ def _division_field(model: type[models.Model]) -> str:
         FamilyMember,
         Household,
     )
+    from carenet.screening.models import DeptList, Finding, ListRecord, ScreeningRun
     from carenet.visits.models import Visit, VisitPhoto, VisitSchedule
 
     fields: dict[type[models.Model], str] = {
@@ -85,6 +86,11 @@ def _division_field(model: type[models.Model]) -> str:
         # A batch is a district's: only the district and the city see it (a 6-digit code under a street or
         # village code matches nothing).
         PayrollBatch: "district_code",
+        # Findings go where the child lives; lists and runs stay with the division that imported or ran them.
+        Finding: "division_code",
+        DeptList: "division_code",
+        ListRecord: "dept_list__division_code",
+        ScreeningRun: "division_code",
     }
     try:
         return fields[model]

@@ -42,6 +42,9 @@ class Perm(StrEnum):
     PAYROLL_EXPORT = (
         "payroll.export"  # write the bank file (full account numbers) and import the bank's return
     )
+    SCREENING_VIEW = "screening.view"  # see the findings of screening (政策找人) for one's division
+    SCREENING_IMPORT = "screening.import"  # import department lists and run screening
+    SCREENING_REVIEW = "screening.review"  # confirm or dismiss findings (confirming may file an application)
 
 
 _WRITE = {Perm.CHILD_CREATE, Perm.CHILD_EDIT, Perm.CHILD_ARCHIVE, Perm.DOCUMENT_UPLOAD}
@@ -66,6 +69,9 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.BENEFIT_VIEW,
             Perm.BENEFIT_SUSPEND,
             Perm.PAYROLL_APPROVE,
+            Perm.SCREENING_VIEW,
+            Perm.SCREENING_IMPORT,
+            Perm.SCREENING_REVIEW,
         }
     ),
     # Finance prepares and sends the payroll; the specialist approves it (two people for every batch).
@@ -90,6 +96,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             Perm.PROBLEM_HANDLE,
             Perm.APPLICATION_DECIDE,
             Perm.BENEFIT_VIEW,
+            Perm.SCREENING_VIEW,
         }
     ),
     # Directors register and update children of their village; ID numbers stay masked on screen
@@ -108,7 +115,9 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
     ),
     Role.SOCIAL_WORKER: frozenset({Perm.CHILD_VIEW, Perm.DOCUMENT_UPLOAD, Perm.VISIT_RECORD}),
     Role.CHARITY_STAFF: frozenset({Perm.DIVISION_VIEW}),
-    Role.AUDITOR: frozenset(_READ | {Perm.AUDIT_VIEW, Perm.CHILD_EXPORT, Perm.BENEFIT_VIEW}),
+    Role.AUDITOR: frozenset(
+        _READ | {Perm.AUDIT_VIEW, Perm.CHILD_EXPORT, Perm.BENEFIT_VIEW, Perm.SCREENING_VIEW}
+    ),
 }
 
 

@@ -309,7 +309,10 @@ def application_file(
 
     OPEN: `effective_month` is the first month paid; END: the last month paid. `documents` (of the child's
     file) are attached as evidence at once; more can follow with evidence_attach."""
-    if not has_perm(actor, Perm.APPLICATION_FILE):
+    # A screening reviewer (the district) files for the child a confirmed finding concerns; the village's
+    # check, the street's review and the district's approval follow as for any application.
+    screening = source == "screening" and has_perm(actor, Perm.SCREENING_REVIEW)
+    if not (has_perm(actor, Perm.APPLICATION_FILE) or screening):
         raise PermissionDeniedError(_("Your role may not file applications."))
     child = scope(actor, Child.objects.select_for_update()).get(pk=child.pk)
     if kind not in ApplicationKind.values:

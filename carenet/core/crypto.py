@@ -84,3 +84,15 @@ def blind_index(value: str | None, *, purpose: str) -> str | None:
         return None
     _, key = _keys()
     return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def encrypt_bytes(data: bytes, *, purpose: str) -> bytes:
+    """A whole file (an imported list holds ID numbers): nonce + AES-GCM ciphertext, `purpose` bound."""
+    aes, _ = _keys()
+    nonce = os.urandom(12)
+    return nonce + aes.encrypt(nonce, data, purpose.encode())
+
+
+def decrypt_bytes(blob: bytes, *, purpose: str) -> bytes:
+    aes, _ = _keys()
+    return aes.decrypt(blob[:12], blob[12:], purpose.encode())

@@ -112,6 +112,34 @@ def link(
     return Linked(result=result, model=model, candidates=n_pairs, timings=t)
 
 
+def within(ref: Reference, model: Model, *, min_name: int = 2) -> pl.DataFrame:
+    """Pairs of two different records of one set that `model` calls the same person (a duplicate inside a
+    registry): a_id, b_id (a before b in the set), probability, reason. Twins stay apart by the identity rule;
+    inside one registry brothers and sisters share an address (and twins a birth date), so the names must also
+    be alike (at least level `min_name`: similar, homophone or the same)."""
+    rows = ref.rows
+    pairs = cmp.candidates(rows, ref.tables, rows).filter(pl.col("l") < pl.col("r"))
+    empty = pl.DataFrame(
+        schema={"a_id": pl.Utf8, "b_id": pl.Utf8, "probability": pl.Float64, "reason": pl.Utf8}
+    )
+    if not len(pairs):
+        return empty
+    levels = cmp.compare(rows, rows, pairs, (ref.digits, ref.digits))
+    scored = score(levels, model, ref.tf).filter(
+        (pl.col("probability") >= model.match_threshold) & (pl.col("name") >= min_name)
+    )
+    if not len(scored):
+        return empty
+    ids = rows.select(pl.col("row"), pl.col("id"))
+    return (
+        scored.with_columns(reason_expr().alias("reason"))
+        .join(ids.rename({"row": "l", "id": "a_id"}), on="l")
+        .join(ids.rename({"row": "r", "id": "b_id"}), on="r")
+        .select("a_id", "b_id", pl.col("probability").round(6), "reason")
+        .sort("a_id", "b_id")
+    )
+
+
 def name_tf(right: pl.DataFrame) -> pl.DataFrame:
     """How common each exact name is in the reference set: a shared rare name weighs more than 张伟."""
     n = max(len(right), 1)

@@ -3,9 +3,11 @@ headers; everything read as text (an ID number must never become 1.2011e+17)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 
 CANONICAL = ("id", "name", "sex", "birth_date", "id_number", "address")
@@ -27,13 +29,21 @@ class ListError(ValueError):
 def read(path: str | Path, *, mapping: dict[str, str] | None = None, strict: bool = True) -> pl.DataFrame:
     """The list with the canonical columns (all text; those it lacks are null). `mapping` maps a canonical field
     to a header of the file (`--map name=儿童姓名`); with strict=False a mapped header the file lacks is skipped."""
+    df = read_raw(path)
+    if not strict and mapping:
+        mapping = {f: h for f, h in mapping.items() if h in {str(c).strip() for c in df.columns}}
+    return canonical(df, mapping=mapping, source=Path(path).name)
+
+
+def read_raw(path: str | Path) -> pl.DataFrame:
+    """The file's table as it is (every column text for CSV and XLSX), or ListError naming the file."""
     path = Path(path)
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
             df = pl.read_parquet(path)
         elif suffix in (".xlsx", ".xlsm"):
-            df = pl.read_excel(path, infer_schema_length=0)
+            df = _read_xlsx(path)
         elif suffix in (".csv", ".txt"):
             df = _read_csv(path)
         else:
@@ -42,9 +52,7 @@ def read(path: str | Path, *, mapping: dict[str, str] | None = None, strict: boo
         raise
     except Exception as exc:  # polars raises several kinds for a broken file
         raise ListError(f"{path.name}: cannot be read ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
-    if not strict and mapping:
-        mapping = {f: h for f, h in mapping.items() if h in {str(c).strip() for c in df.columns}}
-    return canonical(df, mapping=mapping, source=path.name)
+    return df
 
 
 def headers(path: str | Path) -> list[str]:
@@ -54,8 +62,42 @@ def headers(path: str | Path) -> list[str]:
     if suffix == ".parquet":
         return [str(c).strip() for c in pl.read_parquet_schema(path)]
     if suffix in (".xlsx", ".xlsm"):
-        return [str(c).strip() for c in pl.read_excel(path, infer_schema_length=0).columns]
+        return [str(c).strip() for c in _read_xlsx(path, header_only=True).columns]
     return [str(c).strip() for c in _read_csv(path).columns]
+
+
+def _cell_text(value: object) -> str | None:
+    """A spreadsheet cell as the text a person typed: 120101201003043511 stays whole, a date becomes ISO."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(path: Path, *, header_only: bool = False) -> pl.DataFrame:
+    """The first sheet, every cell as text (openpyxl, read-only: a 100,000-row roll streams)."""
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise ListError(f"{path.name}: the first sheet is empty")
+        names = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header)]
+        if len(set(names)) != len(names):
+            raise ListError(f"{path.name}: two columns have the same header")
+        columns: list[list[str | None]] = [[] for _ in names]
+        if not header_only:
+            for row in rows:
+                for i in range(len(names)):
+                    columns[i].append(_cell_text(row[i]) if i < len(row) else None)
+    finally:
+        book.close()
+    return pl.DataFrame({n: pl.Series(n, c, dtype=pl.Utf8) for n, c in zip(names, columns, strict=True)})
 
 
 def _read_csv(path: Path) -> pl.DataFrame:

@@ -1,0 +1,181 @@
+"""The registry and department lists as linkage tables, and the model screening links them with.
+
+The registry side holds the children (reference id `c<pk>`) and their parents and other relatives as *people*
+(`p<n>`): a father recorded once for each of three siblings is one person, so a death list links to him once,
+clearly, instead of three times ambiguously. Lists link with a saved model: `CARENET_LINKAGE_MODEL` when set,
+else one learnt once from the synthetic generator and cached under var/ (a monthly list of 200 deaths is too
+small to learn from).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from django.conf import settings
+from django.db.models import QuerySet
+
+from carenet.accounts.jurisdiction import under
+from carenet.core import crypto
+from carenet.linkage import engine
+from carenet.linkage.model import Model
+from carenet.registry.models import ID_PURPOSE, Child, ChildStatus, FamilyMember, Relationship
+from carenet.screening.models import ListRecord
+
+MALE = {Relationship.FATHER, Relationship.PATERNAL_GRANDFATHER, Relationship.MATERNAL_GRANDFATHER}
+FEMALE = {Relationship.MOTHER, Relationship.PATERNAL_GRANDMOTHER, Relationship.MATERNAL_GRANDMOTHER}
+_lock = threading.Lock()
+
+
+def model() -> Model:
+    """The linkage model screening uses (see the module's note)."""
+    configured = getattr(settings, "LINKAGE_MODEL", "")
+    if configured:
+        return Model.load(configured)
+    path = Path(settings.VAR_DIR) / "linkage" / "screening-model.json"
+    with _lock:
+        if not path.exists():
+            from carenet.linkage import synth
+
+            data = synth.generate(n_reference=20_000, n_list=20_000, seed=3)
+            learnt = engine.link(data.list, data.reference).model
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            learnt.save(tmp)
+            tmp.replace(path)
+        return Model.load(path)
+
+
+def for_reference(base: Model, n_reference: int) -> Model:
+    """The model with its prior set for a reference of this size: a list record is, a priori, one of the
+    reference's people half the time (uniformly which)."""
+    copy = Model(**{k: v for k, v in base.__dict__.items()})
+    copy.match_rate = 0.5 / max(n_reference, 1)
+    return copy
+
+
+@dataclass
+class Registry:
+    """The registry under one division as a linkage reference, with what the ids stand for."""
+
+    reference: engine.Reference | None
+    children: dict[int, Child]
+    people: dict[str, list[FamilyMember]] = field(default_factory=dict)  # "p<n>" -> the member rows
+    size: int = 0
+    child_rows: dict[str, list[str]] = field(default_factory=dict)  # the reference's columns; children first
+
+
+def _iso(day: dt.date | None) -> str:
+    return day.isoformat() if day else ""
+
+
+def registry(division_code: str, *, include_archived: bool = False) -> Registry:
+    """Children under `division_code` and their relatives, ready to link against."""
+    children_qs: QuerySet[Child] = under(Child.objects.all(), division_code)
+    if not include_archived:
+        children_qs = children_qs.filter(status=ChildStatus.ACTIVE)
+    children = {
+        c.pk: c
+        for c in children_qs.only(
+            "id",
+            "name",
+            "sex",
+            "birth_date",
+            "id_number_enc",
+            "address",
+            "division_code",
+            "status",
+            "household_id",
+            "created_at",
+        )
+    }
+    rows: dict[str, list[str]] = {k: [] for k in ("id", "name", "sex", "birth_date", "id_number", "address")}
+
+    def add(ref_id: str, name: str, sex: str, birth: str, number: str, address: str) -> None:
+        rows["id"].append(ref_id)
+        rows["name"].append(name)
+        rows["sex"].append(sex)
+        rows["birth_date"].append(birth)
+        rows["id_number"].append(number)
+        rows["address"].append(address)
+
+    for child in children.values():
+        add(f"c{child.pk}", child.name, child.sex, _iso(child.birth_date), child.id_number, child.address)
+    members = FamilyMember.objects.filter(child_id__in=list(children)).order_by("id")
+    people: dict[str, list[FamilyMember]] = {}
+    by_key: dict[str, str] = {}
+    for member in members.iterator(chunk_size=5000):
+        child = children[member.child_id]
+        member.child = child
+        household = child.household_id or f"c{child.pk}"
+        key = member.id_number_hash or f"{member.name.strip()}|{household}|{member.relationship}"
+        person = by_key.get(key)
+        if person is None:
+            person = f"p{len(by_key) + 1}"
+            by_key[key] = person
+            sex = "M" if member.relationship in MALE else "F" if member.relationship in FEMALE else ""
+            number = crypto.decrypt(member.id_number_enc, purpose=ID_PURPOSE)
+            add(person, member.name, sex, "", number, child.address)
+        people.setdefault(person, []).append(member)
+    size = len(rows["id"])
+    reference = engine.Reference.build(pl.DataFrame(rows)) if size else None
+    return Registry(reference=reference, children=children, people=people, size=size, child_rows=rows)
+
+
+def records_frame(records: list[ListRecord]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "id": [str(r.pk) for r in records],
+            "name": [r.name for r in records],
+            "sex": [r.sex for r in records],
+            "birth_date": [_iso(r.birth_date) for r in records],
+            "id_number": [r.id_number for r in records],
+            "address": [r.address for r in records],
+        },
+        schema={c: pl.Utf8 for c in ("id", "name", "sex", "birth_date", "id_number", "address")},
+    )
+
+
+@dataclass(frozen=True)
+class Link:
+    ref_id: str
+    probability: float
+    decision: str  # match / review
+    reason: str
+
+
+def link(records: list[ListRecord], reference: engine.Reference | None, base: Model) -> dict[int, Link]:
+    """For each list record that links (match or review), which reference record, how sure and why."""
+    if not records or reference is None:
+        return {}
+    result = engine.link(
+        records_frame(records), reference, model=for_reference(base, len(reference.rows))
+    ).result
+    out: dict[int, Link] = {}
+    for row in result.filter(pl.col("decision").is_in(["match", "review"])).iter_rows(named=True):
+        out[int(row["list_id"])] = Link(
+            row["reference_id"], float(row["probability"]), row["decision"], row["reason"]
+        )
+    return out
+
+
+def household_reference(records: list[ListRecord]) -> engine.Reference | None:
+    """The people of household extracts as a reference (ids: the record's pk), for linking event lists to."""
+    return engine.Reference.build(records_frame(records)) if records else None
+
+
+def duplicates(reg: Registry, base: Model) -> list[tuple[int, int, float, str]]:
+    """Pairs of registered children the model calls one person: (older pk, newer pk, probability, reason)."""
+    rows = {k: v[: len(reg.children)] for k, v in reg.child_rows.items()}
+    if len(rows["id"]) < 2:
+        return []
+    ref = engine.Reference.build(pl.DataFrame(rows))
+    pairs = engine.within(ref, for_reference(base, len(rows["id"])))
+    out = []
+    for a, b, probability, reason in pairs.iter_rows():
+        x, y = sorted((int(a[1:]), int(b[1:])))
+        out.append((x, y, float(probability), reason))
+    return out

@@ -1,0 +1,320 @@
+"""Screening runs: queued, claimed by one runner, executed with progress, saved all at once.
+
+    enqueue → (a runner claims it) → execute: registry → each list → households → registry checks → save
+
+Where runs execute is `CARENET_SCREENING_RUNNER`: `thread` (the default) starts a background thread in the
+process that queued the run, so the embedded SQLite setup needs nothing else; `worker` leaves runs to
+`carenet screen worker` (a separate process, e.g. a systemd unit beside gunicorn); `inline` runs at once in the
+caller (tests, the command line). A claim is a conditional UPDATE, so two runners never take the same run; a
+run whose runner died (no heartbeat for STALE) is taken again. Findings are saved in one transaction at the
+end: a run that fails leaves the findings as they were.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from carenet.accounts.jurisdiction import scope
+from carenet.accounts.models import Division, User
+from carenet.accounts.permissions import Perm, has_perm
+from carenet.audit import events
+from carenet.core.errors import CarenetError, PermissionDeniedError
+from carenet.screening import linking, rules
+from carenet.screening.models import (
+    DeptList,
+    Finding,
+    FindingState,
+    ListKind,
+    ListRecord,
+    RunState,
+    ScreeningRun,
+)
+from carenet.screening.rules import Draft
+
+log = logging.getLogger(__name__)
+STALE = dt.timedelta(minutes=5)
+EVENT_KINDS = {
+    ListKind.DEATH,
+    ListKind.HUKOU_CANCEL,
+    ListKind.PRISON_IN,
+    ListKind.PRISON_OUT,
+    ListKind.REHAB,
+    ListKind.DISABILITY,
+}
+_thread_lock = threading.Lock()
+_thread: threading.Thread | None = None
+
+
+def _city_code() -> str:
+    city = Division.objects.filter(parent__isnull=True).order_by("code").first()
+    if city is None:
+        raise CarenetError(_("There is no division yet: import the divisions first."))
+    return city.code
+
+
+def enqueue(*, actor: User | None, list_ids: Iterable[int] | None = None) -> ScreeningRun:
+    """Queue a screening of the given lists (None: every list the actor's division holds) for the actor's
+    division (actor None: the command line's operator, for the whole city)."""
+    if actor is not None and not has_perm(actor, Perm.SCREENING_IMPORT):
+        raise PermissionDeniedError(_("Your role may not run screening."))
+    lists = DeptList.objects.all() if actor is None else scope(actor, DeptList.objects.all())
+    if list_ids is not None:
+        wanted = {int(i) for i in list_ids}
+        lists = lists.filter(pk__in=wanted)
+        if len(lists) != len(wanted):
+            raise CarenetError(_("Choose lists of your own division."), field="lists")
+    division_code = _city_code() if actor is None else actor.division.code
+    with transaction.atomic():
+        run = ScreeningRun.objects.create(division_code=division_code, requested_by=actor)
+        chosen = list(lists)
+        run.lists.set(chosen)
+        events.change_recorded(
+            actor=actor,
+            entity="screening_run",
+            entity_id=run.pk,
+            child_id=None,
+            division_code=division_code,
+            action="create",
+            changes={"lists": [None, sorted(d.pk for d in chosen)]},
+        )
+        transaction.on_commit(kick)
+    return run
+
+
+def kick() -> None:
+    """Have the queued runs executed, the way CARENET_SCREENING_RUNNER says."""
+    mode = settings.SCREENING_RUNNER
+    if mode == "inline":
+        run_pending()
+    elif mode == "thread":
+        global _thread
+        with _thread_lock:
+            if _thread is None or not _thread.is_alive():
+                _thread = threading.Thread(target=_thread_main, name="carenet-screening", daemon=True)
+                _thread.start()
+
+
+def _thread_main() -> None:
+    try:
+        run_pending()
+    finally:
+        close_old_connections()
+
+
+def claim() -> ScreeningRun | None:
+    """Take the oldest queued run (or one whose runner died); None when there is none."""
+    now = timezone.now()
+    for run in ScreeningRun.objects.filter(state__in=[RunState.QUEUED, RunState.RUNNING]).order_by("id")[:20]:
+        if run.state == RunState.RUNNING and run.heartbeat_at and run.heartbeat_at > now - STALE:
+            continue
+        taken = ScreeningRun.objects.filter(pk=run.pk, state=run.state, heartbeat_at=run.heartbeat_at).update(
+            state=RunState.RUNNING, started_at=now, heartbeat_at=now, stage="start", done_steps=0
+        )
+        if taken:
+            run.refresh_from_db()
+            return run
+    return None
+
+
+def run_pending() -> int:
+    done = 0
+    while (run := claim()) is not None:
+        execute(run)
+        done += 1
+    return done
+
+
+def worker(*, poll: float = 2.0, once: bool = False) -> None:
+    """The loop of `carenet screen worker`."""
+    while True:
+        close_old_connections()
+        run_pending()
+        if once:
+            return
+        time.sleep(poll)
+
+
+class Progress:
+    def __init__(self, run: ScreeningRun, total: int) -> None:
+        self.run, self.done = run, 0
+        run.total_steps = total
+        ScreeningRun.objects.filter(pk=run.pk).update(total_steps=total)
+
+    def step(self, stage: str) -> None:
+        """Starting `stage`; the steps before it are done."""
+        self.run.stage = stage
+        ScreeningRun.objects.filter(pk=self.run.pk).update(
+            stage=stage, done_steps=self.done, heartbeat_at=timezone.now()
+        )
+        self.done += 1
+
+
+def execute(run: ScreeningRun) -> ScreeningRun:
+    try:
+        drafts = _drafts(run)
+        with transaction.atomic():
+            counts = save(run, drafts)
+        ScreeningRun.objects.filter(pk=run.pk).update(
+            state=RunState.DONE,
+            stage="done",
+            done_steps=run.total_steps,
+            finished_at=timezone.now(),
+            **counts,
+        )
+    except Exception as exc:  # the run is marked failed; the findings stay as they were
+        log.exception("screening run %s failed", run.pk)
+        ScreeningRun.objects.filter(pk=run.pk).update(
+            state=RunState.FAILED,
+            finished_at=timezone.now(),
+            error=f"{exc.__class__.__name__}: {str(exc)[:500]}",
+        )
+    run.refresh_from_db()
+    return run
+
+
+def _records(dept_list: DeptList) -> list[ListRecord]:
+    records = list(dept_list.records.all())
+    for r in records:
+        r.dept_list = dept_list
+    return records
+
+
+def _drafts(run: ScreeningRun) -> list[Draft]:
+    today = timezone.localdate()
+    lists = list(run.lists.order_by("list_date", "id"))
+    households = [d for d in lists if d.kind == ListKind.HOUSEHOLD]
+    progress = Progress(run, total=len(lists) + 4)
+    progress.step("registry")
+    model = linking.model()
+    reg = linking.registry(run.division_code)
+    districts = rules.district_codes()
+    drafts: list[Draft] = []
+    household_records: list[ListRecord] = []
+    registry_links: dict[int, linking.Link] = {}
+    events_all: list[ListRecord] = []
+    for dept_list in lists:
+        progress.step(f"list:{dept_list.pk}")
+        records = _records(dept_list)
+        links = linking.link(records, reg.reference, model)
+        if dept_list.kind == ListKind.HOUSEHOLD:
+            household_records += records
+            registry_links.update(links)
+            drafts += rules.registered(records, links, reg, today)
+            continue
+        drafts += rules.registered(records, links, reg, today)
+        if dept_list.kind == ListKind.DIBAO:
+            drafts += rules.dibao_children(records, links, run.division_code, today, districts)
+        if dept_list.kind in EVENT_KINDS:
+            events_all += records
+    progress.step("households")
+    if households and events_all and household_records:
+        extract = linking.household_reference(household_records)
+        event_links = linking.link(events_all, extract, model)
+        drafts += rules.new_candidates(
+            household_records, events_all, event_links, registry_links, run.division_code, today, districts
+        )
+    progress.step("registry_checks")
+    drafts += rules.aged_out(reg, today)
+    drafts += rules.duplicate_children(linking.duplicates(reg, model), reg)
+    drafts += rules.paid_twice(run.division_code)
+    progress.step("saving")
+    # A district's run keeps to its district, whatever a list's codes say.
+    for d in drafts:
+        if not d.division_code.startswith(run.division_code):
+            d.division_code = run.division_code
+    return drafts
+
+
+FIELDS = (
+    "rule",
+    "division_code",
+    "child",
+    "member",
+    "record",
+    "other_record",
+    "other_child",
+    "proposal",
+    "category",
+    "probability",
+    "reason",
+    "evidence",
+)
+
+
+def save(run: ScreeningRun, drafts: list[Draft]) -> dict[str, int]:
+    """Findings from drafts: new keys created, known keys with the same evidence left as they are, changed
+    evidence updated — and a dismissed or confirmed finding whose evidence changed is open again."""
+    unique: dict[str, Draft] = {}
+    for d in drafts:
+        unique.setdefault(d.key, d)
+    keys = list(unique)
+    existing: dict[str, Finding] = {}
+    for i in range(0, len(keys), 500):
+        for f in Finding.objects.select_for_update().filter(key__in=keys[i : i + 500]):
+            existing[f.key] = f
+    created: list[Finding] = []
+    seen: list[Finding] = []
+    changed: list[Finding] = []
+    reopened: list[tuple[Finding, str]] = []
+    for key, d in unique.items():
+        f = existing.get(key)
+        values = {name: getattr(d, name) for name in FIELDS}
+        values["reason"] = (values["reason"] or "")[:300]
+        if f is None:
+            created.append(
+                Finding(key=key, evidence_hash=d.evidence_hash, first_run=run, last_run=run, **values)
+            )
+            continue
+        f.last_run = run
+        if f.evidence_hash == d.evidence_hash:
+            seen.append(f)
+            continue
+        for name, value in values.items():
+            setattr(f, name, value)
+        f.evidence_hash = d.evidence_hash
+        if f.state != FindingState.OPEN:
+            reopened.append((f, f.state))
+            f.state = FindingState.OPEN
+        changed.append(f)
+    Finding.objects.bulk_create(created, batch_size=1000)
+    Finding.objects.bulk_update(seen, ["last_run"], batch_size=1000)
+    Finding.objects.bulk_update(
+        changed, ["last_run", "evidence_hash", "state", *[f for f in FIELDS if f != "rule"]], batch_size=500
+    )
+    events.changes_recorded(
+        actor=run.requested_by,
+        entity="finding",
+        action="create",
+        rows=[
+            (
+                f.pk,
+                f.child_id,
+                f.division_code,
+                {"rule": [None, f.rule], "state": [None, f.state], "run": [None, run.pk]},
+            )
+            for f in created
+        ],
+    )
+    events.changes_recorded(
+        actor=run.requested_by,
+        entity="finding",
+        action="reopen",
+        rows=[
+            (f.pk, f.child_id, f.division_code, {"state": [was, f.state], "run": [None, run.pk]})
+            for f, was in reopened
+        ],
+    )
+    return {
+        "created": len(created),
+        "reopened": len(reopened),
+        "unchanged": len(seen) + len(changed) - len(reopened),
+    }
