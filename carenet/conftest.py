@@ -108,3 +108,9 @@ def _fast_password_hasher(settings):  # type: ignore[no-untyped-def]
     """Tests sign in hundreds of times; MD5 first keeps them fast (production keeps PBKDF2/Argon2)."""
     md5 = "django.contrib.auth.hashers.MD5PasswordHasher"
     settings.PASSWORD_HASHERS = [md5, *(h for h in settings.PASSWORD_HASHERS if h != md5)]
+
+
+@pytest.fixture(autouse=True)
+def _screening_inline(settings):  # type: ignore[no-untyped-def]
+    """Screening runs execute in the caller during tests (no thread outliving the test's transaction)."""
+    settings.SCREENING_RUNNER = "inline"

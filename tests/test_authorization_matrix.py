@@ -54,6 +54,7 @@ from carenet.tests_matrix import (
     rows_benefits,
     rows_mobile,
     rows_problems,
+    rows_screening,
     rows_visits,
     rows_visits_web,
 )
@@ -349,7 +350,7 @@ ROWS: list[Row] = [
 ]
 # Visits and problems keep their rows beside their code (carenet/tests_matrix/rows_*.py).
 ROWS += rows_visits.ROWS + rows_visits_web.ROWS + rows_problems.ROWS + rows_mobile.ROWS
-ROWS += rows_applications.ROWS + rows_benefits.ROWS
+ROWS += rows_applications.ROWS + rows_benefits.ROWS + rows_screening.ROWS
 
 # ---------------------------------------------------------------- coverage of the table
 

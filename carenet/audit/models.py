@@ -72,6 +72,11 @@ class ChangeLog(models.Model):
         REJECT = "reject", _("Rejected")
         RESUBMIT = "resubmit", _("Resubmitted")
         GENERATE = "generate", _("Generated")
+        CONFIRM = "confirm", _("Confirmed")
+        DISMISS = "dismiss", _("Dismissed")
+        REOPEN = "reopen", _("Open again")
+        IMPORT = "import", _("Imported")
+        DOWNLOAD = "download", _("Downloaded")
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -374,3 +376,31 @@ def department_lists(directory: Path, today: dt.date, seed: int = 11) -> list[tu
         + [stranger(参保日期=_fmt_date(rng, month_ago)) for _ in range(10)],
     )
     return written
+
+
+def demo_screening(*, log: Callable[[str], None] = lambda _msg: None) -> str:
+    """Write the demo's department lists, import them as the city and run a screening of them all."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from carenet.screening import imports, runs
+
+    today = timezone.localdate()
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind, path, department in department_lists(Path(tmp), today):
+            imports.import_list(
+                actor=None,
+                kind=kind,
+                list_date=today - dt.timedelta(days=3),
+                filename=path.name,
+                content=path.read_bytes(),
+                department=department,
+            )
+    mode = settings.SCREENING_RUNNER
+    settings.SCREENING_RUNNER = "inline"
+    try:
+        run = runs.enqueue(actor=None)
+    finally:
+        settings.SCREENING_RUNNER = mode
+    log(f"  screening: run {run.pk} {run.state}, {run.created} findings")
+    return f"{run.created} findings"

@@ -10,6 +10,7 @@ small to learn from).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +44,7 @@ def model() -> Model:
             data = synth.generate(n_reference=20_000, n_list=20_000, seed=3)
             learnt = engine.link(data.list, data.reference).model
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
             learnt.save(tmp)
             tmp.replace(path)
         return Model.load(path)

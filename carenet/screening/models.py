@@ -14,7 +14,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from carenet.core import crypto
-from carenet.registry.models import Child, FamilyMember
+from carenet.registry.models import Category, Child, FamilyMember
 
 ID_PURPOSE = "id_number"
 

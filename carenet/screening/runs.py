@@ -86,7 +86,10 @@ def enqueue(*, actor: User | None, list_ids: Iterable[int] | None = None) -> Scr
             action="create",
             changes={"lists": [None, sorted(d.pk for d in chosen)]},
         )
-        transaction.on_commit(kick)
+        if settings.SCREENING_RUNNER != "inline":
+            transaction.on_commit(kick)  # a thread or another process must see the committed run
+    if settings.SCREENING_RUNNER == "inline":
+        run = execute(claim() or run)
     return run
 
 

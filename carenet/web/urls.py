@@ -1,6 +1,13 @@
 from django.urls import path
 
-from carenet.web import urls_applications, urls_benefits, urls_mobile, urls_problems, urls_visits
+from carenet.web import (
+    urls_applications,
+    urls_benefits,
+    urls_mobile,
+    urls_problems,
+    urls_screening,
+    urls_visits,
+)
 from carenet.web.views import accounts, audit, auth, children, divisions, home
 
 app_name = "web"
@@ -35,4 +42,4 @@ urlpatterns = [
     path("audit/access/", audit.access, name="audit_access"),
 ]
 urlpatterns += urls_visits.urlpatterns + urls_problems.urlpatterns + urls_mobile.urlpatterns
-urlpatterns += urls_applications.urlpatterns + urls_benefits.urlpatterns
+urlpatterns += urls_applications.urlpatterns + urls_benefits.urlpatterns + urls_screening.urlpatterns

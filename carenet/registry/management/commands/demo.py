@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from carenet.demo.build import DEFAULT_CHILDREN, DEFAULT_SEED, demo_build, demo_exists
+from carenet.demo.screening import demo_screening
 
 
 class Command(BaseCommand):
@@ -57,3 +58,6 @@ class Command(BaseCommand):
             f"{p.children:,} children, {p.members:,} family members, {p.memberships:,} category memberships, "
             f"caseload {result.caseload}."
         )
+        if children:
+            found = demo_screening(log=self.stderr.write)
+            self.stdout.write(f"演示部门名单已筛查 / demo lists screened: {found}")
