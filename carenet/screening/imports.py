@@ -170,7 +170,9 @@ def parse(df: pl.DataFrame, kind: str, today: dt.date | None = None) -> Parsed:
     errors: list[tuple[int, str]] = []
 
     def bad(row: int, field_name: str, message: str) -> None:
-        errors.append((row, f"{field_label(field_name)}: {message}"))
+        # Named by the file's own header (死亡日期), or by what is missing when the file has no such column.
+        header = str(columns[field_name]).strip() if field_name in columns else field_label(field_name)
+        errors.append((row, f"{header}: {message}"))
 
     for i in range(n):
         row_no = i + 2  # the header is row 1
