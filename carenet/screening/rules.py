@@ -16,7 +16,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.db.models import Count
 
@@ -87,7 +87,6 @@ class Draft:
     other_child: Child | None = None
     probability: float | None = None
     reason: str = ""
-    extra_hash: dict = field(default_factory=dict)
 
     @property
     def evidence_hash(self) -> str:
