@@ -182,9 +182,8 @@ class Finding(models.Model):
     )
     other_child = models.ForeignKey(Child, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     proposal = models.CharField(_("proposed action"), max_length=30)
-    category = models.CharField(
-        _("category"), max_length=30, blank=True
-    )  # the category proposed or concerned
+    # The category proposed (or concerned).
+    category = models.CharField(_("category"), max_length=30, choices=Category.choices, blank=True)
     probability = models.FloatField(_("link probability"), null=True, blank=True)
     reason = models.CharField(_("why"), max_length=300, blank=True)  # the linkage's reason (Chinese)
     evidence = models.JSONField(
