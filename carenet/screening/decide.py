@@ -190,9 +190,15 @@ def _apply(actor: User, f: Finding, village: Division | None, id_number: str) ->
             f,
             ProblemCategory.BENEFITS,
             _(
-                "The registry records %(name)s (%(relation)s) as deceased, but %(source)s lists them alive: check the child's category."
+                "The registry records %(name)s (%(relation)s) as “%(status)s”, but %(source)s lists them "
+                "alive: check the child's category."
             )
-            % {"name": f.member.name, "relation": f.member.get_relationship_display(), "source": source},
+            % {
+                "name": f.member.name,
+                "relation": f.member.get_relationship_display(),
+                "status": f.member.get_status_display(),
+                "source": source,
+            },
         )
     if f.rule == Rule.PAID_TWICE:
         return _raise(

@@ -73,11 +73,10 @@ def _iso(day: dt.date | None) -> str:
     return day.isoformat() if day else ""
 
 
-def registry(division_code: str, *, include_archived: bool = False) -> Registry:
-    """Children under `division_code` and their relatives, ready to link against."""
+def registry(division_code: str) -> Registry:
+    """Children under `division_code` (archived ones too: a child on a list who is registered but archived is
+    not a new candidate) and their relatives, ready to link against. The rules act on active children only."""
     children_qs: QuerySet[Child] = under(Child.objects.all(), division_code)
-    if not include_archived:
-        children_qs = children_qs.filter(status=ChildStatus.ACTIVE)
     children = {
         c.pk: c
         for c in children_qs.only(
@@ -170,7 +169,8 @@ def household_reference(records: list[ListRecord]) -> engine.Reference | None:
 
 def duplicates(reg: Registry, base: Model) -> list[tuple[int, int, float, str]]:
     """Pairs of registered children the model calls one person: (older pk, newer pk, probability, reason)."""
-    rows = {k: v[: len(reg.children)] for k, v in reg.child_rows.items()}
+    active = [i for i, c in enumerate(reg.children.values()) if c.status == ChildStatus.ACTIVE]
+    rows = {k: [v[i] for i in active] for k, v in reg.child_rows.items()}
     if len(rows["id"]) < 2:
         return []
     ref = engine.Reference.build(pl.DataFrame(rows))

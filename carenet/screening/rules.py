@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -90,7 +91,10 @@ class Draft:
 
     @property
     def evidence_hash(self) -> str:
-        data = {"rule": self.rule, "proposal": self.proposal, "category": self.category, **self.evidence}
+        """The data behind the finding; which list carried it is not (next month's list saying the same does
+        not bring back a dismissed finding)."""
+        evidence = {k: v for k, v in self.evidence.items() if k != "list"}
+        data = {"rule": self.rule, "proposal": self.proposal, "category": self.category, **evidence}
         text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -151,8 +155,33 @@ def _proposal(target: str, open_now: set[str]) -> tuple[str, str]:
     return Proposal.RECORD_STATUS, ""
 
 
+def pending_statuses(
+    linked: Iterable[tuple[object, list[ListRecord], dict[int, Link]]], reg: Registry, today: dt.date
+) -> dict[int, str]:
+    """member pk -> the status this run's lists give that registered parent (the latest list last)."""
+    out: dict[int, tuple[dt.date, str]] = {}
+    for _dept_list, records, links in linked:
+        for record in records:
+            link = links.get(record.pk)
+            if link is None or link.decision != "match" or link.ref_id[0] != "p":
+                continue
+            status = _status_of(record, today)
+            if status is None or record.dept_list.kind not in EVENT_RULES:
+                continue
+            for member in reg.people.get(link.ref_id, []):
+                if member.status == S.IMPRISONED or record.dept_list.kind != ListKind.PRISON_OUT:
+                    when = _date(record)
+                    if member.pk not in out or out[member.pk][0] <= when:
+                        out[member.pk] = (when, status)
+    return {pk: status for pk, (_when, status) in out.items()}
+
+
 def registered(
-    records: list[ListRecord], links: dict[int, Link], reg: Registry, today: dt.date
+    records: list[ListRecord],
+    links: dict[int, Link],
+    reg: Registry,
+    today: dt.date,
+    pending: dict[int, str] | None = None,
 ) -> list[Draft]:
     """Rules for list records that link to the registry: a parent's new status, a child's death, a dead parent
     alive in a list, a dropout."""
@@ -173,7 +202,7 @@ def registered(
         base = {"list": record.dept_list_id, "kind": kind, "date": _date(record).isoformat()}
         if link.ref_id[0] == "c":
             child = reg.children.get(int(link.ref_id[1:]))
-            if child is None:
+            if child is None or child.status != ChildStatus.ACTIVE:
                 continue
             if kind in (ListKind.DEATH, ListKind.HUKOU_CANCEL) and _status_of(record, today) == S.DECEASED:
                 drafts.append(
@@ -208,8 +237,10 @@ def registered(
             if member.relationship not in PARENTS:
                 continue
             child = reg.children[member.child_id]
+            if child.status != ChildStatus.ACTIVE:
+                continue
             now = open_cats.get(child.pk, set())
-            if member.status == S.DECEASED:
+            if member.status in ABSENT:
                 since = member.status_since
                 if kind in ALIVE_KINDS and (since is None or _date(record) > since):
                     drafts.append(
@@ -241,7 +272,8 @@ def registered(
             if status == member.status:
                 continue  # the registry knows already
             other = _other_parent(member, siblings)
-            target = assess(status, other.status if other else None)
+            other_status = (pending or {}).get(other.pk, other.status) if other else None
+            target = assess(status, other_status)
             proposal, category = _proposal(target, now)
             drafts.append(
                 Draft(
@@ -253,7 +285,7 @@ def registered(
                         **base,
                         "status": status,
                         "was": member.status,
-                        "other": other.status if other else "",
+                        "other": other_status or "",
                         "until": record.until.isoformat() if record.until else "",
                         "level": record.level,
                     },
@@ -332,6 +364,9 @@ SPOUSE = {"配偶", "妻", "夫", "妻子", "丈夫"}
 CHILD_SPOUSE = {"儿媳", "女婿"}
 
 
+_CHILD = re.compile(r"^(长|次|三|四|五|六|小|独生|养|继)?(子|女)$")
+
+
 def _role(relation: str) -> str:
     r = relation.strip()
     if r in HEAD:
@@ -340,11 +375,11 @@ def _role(relation: str) -> str:
         return "spouse"
     if r in CHILD_SPOUSE:
         return "child_spouse"
-    if r.startswith(("孙", "外孙")):
+    if r.startswith(("孙", "外孙")) and not r.startswith("孙媳"):
         return "grandchild"
-    if r.endswith(("子", "女")) and r not in ("孙子", "孙女"):
+    if _CHILD.match(r) or r in ("儿子", "女儿"):
         return "child"
-    return "other"
+    return "other"  # 侄子, 外甥女, 曾孙, 兄弟姐妹 …: not the head's child
 
 
 def new_candidates(

@@ -89,7 +89,7 @@ def enqueue(*, actor: User | None, list_ids: Iterable[int] | None = None) -> Scr
         if settings.SCREENING_RUNNER != "inline":
             transaction.on_commit(kick)  # a thread or another process must see the committed run
     if settings.SCREENING_RUNNER == "inline":
-        run = execute(claim() or run)
+        run = execute(claim(run.pk) or run)
     return run
 
 
@@ -113,10 +113,13 @@ def _thread_main() -> None:
         close_old_connections()
 
 
-def claim() -> ScreeningRun | None:
-    """Take the oldest queued run (or one whose runner died); None when there is none."""
+def claim(pk: int | None = None) -> ScreeningRun | None:
+    """Take the oldest queued run (or one whose runner died), or run `pk` itself; None when there is none."""
     now = timezone.now()
-    for run in ScreeningRun.objects.filter(state__in=[RunState.QUEUED, RunState.RUNNING]).order_by("id")[:20]:
+    candidates = ScreeningRun.objects.filter(state__in=[RunState.QUEUED, RunState.RUNNING])
+    if pk is not None:
+        candidates = candidates.filter(pk=pk)
+    for run in candidates.order_by("id")[:20]:
         if run.state == RunState.RUNNING and run.heartbeat_at and run.heartbeat_at > now - STALE:
             continue
         taken = ScreeningRun.objects.filter(pk=run.pk, state=run.state, heartbeat_at=run.heartbeat_at).update(
@@ -204,16 +207,19 @@ def _drafts(run: ScreeningRun) -> list[Draft]:
     household_records: list[ListRecord] = []
     registry_links: dict[int, linking.Link] = {}
     events_all: list[ListRecord] = []
+    linked: list[tuple[DeptList, list[ListRecord], dict[int, linking.Link]]] = []
     for dept_list in lists:
         progress.step(f"list:{dept_list.pk}")
         records = _records(dept_list)
-        links = linking.link(records, reg.reference, model)
+        linked.append((dept_list, records, linking.link(records, reg.reference, model)))
+    # What this run's lists say of each registered parent, the latest first: both parents on this month's
+    # lists make the child an orphan even before either status is recorded.
+    pending = rules.pending_statuses(linked, reg, today)
+    for dept_list, records, links in linked:
+        drafts += rules.registered(records, links, reg, today, pending)
         if dept_list.kind == ListKind.HOUSEHOLD:
             household_records += records
             registry_links.update(links)
-            drafts += rules.registered(records, links, reg, today)
-            continue
-        drafts += rules.registered(records, links, reg, today)
         if dept_list.kind == ListKind.DIBAO:
             drafts += rules.dibao_children(records, links, run.division_code, today, districts)
         if dept_list.kind in EVENT_KINDS:
@@ -258,7 +264,7 @@ def save(run: ScreeningRun, drafts: list[Draft]) -> dict[str, int]:
     evidence updated — and a dismissed or confirmed finding whose evidence changed is open again."""
     unique: dict[str, Draft] = {}
     for d in drafts:
-        unique.setdefault(d.key, d)
+        unique[d.key] = d  # lists go oldest first: the newest list's view of a finding wins
     keys = list(unique)
     existing: dict[str, Finding] = {}
     for i in range(0, len(keys), 500):

@@ -4,15 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('screening', '0001_initial'),
+        ("screening", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='finding',
-            name='category',
-            field=models.CharField(blank=True, choices=[('orphan_scattered', 'Orphan (scattered)'), ('orphan_institutional', 'Orphan (institutional)'), ('de_facto_unsupported', 'De-facto unsupported child'), ('left_behind', 'Rural left-behind child'), ('poor_family', 'Child of a family in difficulty'), ('disabled', 'Disabled child'), ('migrant', 'Migrant child'), ('guardianship_lacking', 'Guardianship missing or improper')], max_length=30, verbose_name='category'),
+            model_name="finding",
+            name="category",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("orphan_scattered", "Orphan (scattered)"),
+                    ("orphan_institutional", "Orphan (institutional)"),
+                    ("de_facto_unsupported", "De-facto unsupported child"),
+                    ("left_behind", "Rural left-behind child"),
+                    ("poor_family", "Child of a family in difficulty"),
+                    ("disabled", "Disabled child"),
+                    ("migrant", "Migrant child"),
+                    ("guardianship_lacking", "Guardianship missing or improper"),
+                ],
+                max_length=30,
+                verbose_name="category",
+            ),
         ),
     ]

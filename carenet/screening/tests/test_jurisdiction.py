@@ -1,0 +1,125 @@
+"""Jurisdiction: a district screens its own children with its own lists; findings are seen and decided only under
+the division of the child they concern."""
+
+from __future__ import annotations
+
+import pytest
+
+from carenet.accounts.jurisdiction import scope
+from carenet.core.errors import PermissionDeniedError
+from carenet.registry.models import ChildStatus, FamilyMember, PersonStatus
+from carenet.screening import decide
+from carenet.screening.models import DeptList, Finding, FindingState, ListKind, Rule
+from carenet.screening.tests.conftest import (
+    Person,
+    died,
+    done,
+    family,
+    findings,
+    import_rows,
+    make_child,
+    run,
+)
+
+
+@pytest.fixture
+def two_districts(city):
+    """A father who died in each district; the death list sent to both the city and the district."""
+    own, (own_father, own_member), _ = family(city.village_c, "张小明", "张建国", "李秀英")
+    other, (other_father, other_member), _ = family(city.village_d, "刘小洋", "刘大洋", "陈美")
+    rows = [died(own_father), died(other_father)]
+    return {
+        "own": own,
+        "own_member": own_member,
+        "other": other,
+        "other_member": other_member,
+        "rows": rows,
+    }
+
+
+def test_a_districts_run_covers_its_children_and_its_own_lists(two_districts, personas):
+    district_list = import_rows(ListKind.DEATH, two_districts["rows"], actor=personas.district_specialist)
+    # The city's copy of a list with another person in it: not the district's to screen.
+    city_only = Person.new("钱某", "M", 44)
+    import_rows(ListKind.DEATH, [*two_districts["rows"], died(city_only)], actor=personas.city_admin)
+
+    screening = done(run(actor=personas.district_specialist))
+
+    assert screening.division_code == "120112"
+    assert list(screening.lists.all()) == [district_list]
+    assert screening.requested_by == personas.district_specialist
+    [finding] = findings()
+    assert (finding.rule, finding.child) == (Rule.PARENT_DIED, two_districts["own"])
+    assert finding.division_code.startswith("120112")
+    assert scope(personas.district_specialist, DeptList.objects.all()).get() == district_list
+
+
+def test_a_districts_registry_checks_keep_to_the_district(city, personas):
+    own, other = make_child(city.village_a, "成年甲", age=19), make_child(city.village_d, "成年乙", age=19)
+    done(run(actor=personas.district_specialist))
+    assert [f.child for f in findings(Rule.AGED_OUT)] == [own]
+    done(run(actor=personas.city_admin))
+    assert {f.child for f in findings(Rule.AGED_OUT)} == {own, other}
+
+
+def test_a_districts_run_files_every_finding_under_the_district(city, personas):
+    """A list naming another district's village does not carry a district's finding out of its jurisdiction."""
+    kid = Person.new("钱小宝", "F", 6)
+    import_rows(
+        ListKind.DIBAO,
+        [kid.row(户号="DB9", 行政区划代码=city.village_d.code)],
+        actor=personas.district_specialist,
+    )
+    done(run(actor=personas.district_specialist))
+    [finding] = findings(Rule.DIBAO_CHILD)
+    assert finding.division_code == "120112"
+
+
+def test_findings_are_seen_under_the_childs_division_only(two_districts, personas):
+    import_rows(ListKind.DEATH, two_districts["rows"])
+    done(run())
+    own = Finding.objects.get(child=two_districts["own"])
+    other = Finding.objects.get(child=two_districts["other"])
+
+    assert set(scope(personas.city_admin, Finding.objects.all())) == {own, other}
+    assert list(scope(personas.district_specialist, Finding.objects.all())) == [own]
+    assert list(scope(personas.other_district_specialist, Finding.objects.all())) == [other]
+    assert not scope(personas.other_district_specialist, Finding.objects.filter(pk=own.pk)).exists()
+    # The street of village C is not the street of villages A and B.
+    assert list(scope(personas.street_supervisor, Finding.objects.all())) == []
+    assert list(scope(personas.social_worker, Finding.objects.all())) == []
+
+
+def test_another_districts_specialist_cannot_decide(two_districts, personas):
+    import_rows(ListKind.DEATH, two_districts["rows"])
+    done(run())
+    own = Finding.objects.get(child=two_districts["own"])
+
+    with pytest.raises(Finding.DoesNotExist):
+        decide.confirm(actor=personas.other_district_specialist, finding=own)
+    with pytest.raises(Finding.DoesNotExist):
+        decide.dismiss(actor=personas.other_district_specialist, finding=own.pk, note="不是本人")
+
+    own.refresh_from_db()
+    assert own.state == FindingState.OPEN
+    member = FamilyMember.objects.get(pk=two_districts["own_member"].pk)
+    assert member.status == PersonStatus.ALIVE
+
+
+@pytest.mark.parametrize("who", ["street_supervisor", "director_a", "auditor", "social_worker"])
+def test_roles_without_review_cannot_decide(city, personas, who):
+    kid = make_child(city.village_a, "张小明")
+    import_rows(ListKind.DEATH, [died(Person(kid.name, kid.sex, kid.birth_date, kid.id_number))])
+    done(run())
+    finding = Finding.objects.get(rule=Rule.CHILD_DIED)
+    actor = getattr(personas, who)
+
+    with pytest.raises(PermissionDeniedError):
+        decide.confirm(actor=actor, finding=finding)
+    with pytest.raises(PermissionDeniedError):
+        decide.dismiss(actor=actor, finding=finding, note="不是本人")
+
+    finding.refresh_from_db()
+    kid.refresh_from_db()
+    assert finding.state == FindingState.OPEN
+    assert kid.status == ChildStatus.ACTIVE
