@@ -3,8 +3,6 @@ or dismiss it with a reason. Both are audited; confirming is all or nothing."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -79,11 +77,6 @@ def dismiss(*, actor: User, finding: Finding | int, note: str) -> Finding:
     return _close(actor, found, FindingState.DISMISSED, _note(note, required=True), "")
 
 
-def _month(day: dt.date | None) -> dt.date:
-    this = months.first(timezone.localdate())
-    return this if day is None else min(max(months.first(day), this), this)
-
-
 def _source_text(finding: Finding) -> str:
     record = finding.record
     if record is None:
@@ -102,7 +95,7 @@ def _file(actor: User, finding: Finding, child: Child, kind: str, end_reason: st
         child=child,
         kind=kind,
         category=finding.category,
-        effective_month=_month(None),
+        effective_month=months.first(timezone.localdate()),  # from this month; no arrears proposed
         reason=_source_text(finding),
         end_reason=end_reason,
         source="screening",

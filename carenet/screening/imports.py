@@ -263,7 +263,8 @@ def original(dept_list: DeptList) -> bytes:
     return crypto.decrypt_bytes(path.read_bytes(), purpose="screening-list")
 
 
-def _division_of(actor: User | None) -> str:
+def acting_division(actor: User | None) -> str:
+    """The division code an import or a run is filed under: the actor's, or the city's for the command line."""
     if actor is None:
         city = Division.objects.filter(parent__isnull=True).order_by("code").first()
         if city is None:
@@ -294,7 +295,7 @@ def import_list(
         raise CarenetError(_("The file is empty."), field="file")
     if len(content) > MAX_BYTES:
         raise CarenetError(_("The file is larger than 200 MB."), field="file")
-    division_code = _division_of(actor)
+    division_code = acting_division(actor)
     sha = hashlib.sha256(content).hexdigest()
     earlier = DeptList.objects.filter(kind=kind, sha256=sha, division_code=division_code).first()
     if earlier is not None:

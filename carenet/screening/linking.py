@@ -28,6 +28,7 @@ from carenet.screening.models import ListRecord
 
 MALE = {Relationship.FATHER, Relationship.PATERNAL_GRANDFATHER, Relationship.MATERNAL_GRANDFATHER}
 FEMALE = {Relationship.MOTHER, Relationship.PATERNAL_GRANDMOTHER, Relationship.MATERNAL_GRANDMOTHER}
+COLUMNS = ("id", "name", "sex", "birth_date", "id_number", "address")  # linkage's canonical columns
 _lock = threading.Lock()
 
 
@@ -65,7 +66,7 @@ class Registry:
     reference: engine.Reference | None
     children: dict[int, Child]
     people: dict[str, list[FamilyMember]] = field(default_factory=dict)  # "p<n>" -> the member rows
-    size: int = 0
+    parents: dict[int, list[FamilyMember]] = field(default_factory=dict)  # child pk -> its father and mother
     child_rows: dict[str, list[str]] = field(default_factory=dict)  # the reference's columns; children first
 
 
@@ -92,7 +93,7 @@ def registry(division_code: str) -> Registry:
             "created_at",
         )
     }
-    rows: dict[str, list[str]] = {k: [] for k in ("id", "name", "sex", "birth_date", "id_number", "address")}
+    rows: dict[str, list[str]] = {k: [] for k in COLUMNS}
 
     def add(ref_id: str, name: str, sex: str, birth: str, number: str, address: str) -> None:
         rows["id"].append(ref_id)
@@ -106,6 +107,7 @@ def registry(division_code: str) -> Registry:
         add(f"c{child.pk}", child.name, child.sex, _iso(child.birth_date), child.id_number, child.address)
     members = FamilyMember.objects.filter(child_id__in=list(children)).order_by("id")
     people: dict[str, list[FamilyMember]] = {}
+    parents: dict[int, list[FamilyMember]] = {}
     by_key: dict[str, str] = {}
     for member in members.iterator(chunk_size=5000):
         child = children[member.child_id]
@@ -120,13 +122,18 @@ def registry(division_code: str) -> Registry:
             number = crypto.decrypt(member.id_number_enc, purpose=ID_PURPOSE)
             add(person, member.name, sex, "", number, child.address)
         people.setdefault(person, []).append(member)
-    size = len(rows["id"])
-    reference = engine.Reference.build(pl.DataFrame(rows)) if size else None
-    return Registry(reference=reference, children=children, people=people, size=size, child_rows=rows)
+        if member.relationship in (Relationship.FATHER, Relationship.MOTHER):
+            parents.setdefault(child.pk, []).append(member)
+    reference = engine.Reference.build(_frame(rows)) if rows["id"] else None
+    return Registry(reference=reference, children=children, people=people, parents=parents, child_rows=rows)
+
+
+def _frame(rows: dict[str, list[str]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={c: pl.Utf8 for c in COLUMNS})
 
 
 def records_frame(records: list[ListRecord]) -> pl.DataFrame:
-    return pl.DataFrame(
+    return _frame(
         {
             "id": [str(r.pk) for r in records],
             "name": [r.name for r in records],
@@ -134,8 +141,7 @@ def records_frame(records: list[ListRecord]) -> pl.DataFrame:
             "birth_date": [_iso(r.birth_date) for r in records],
             "id_number": [r.id_number for r in records],
             "address": [r.address for r in records],
-        },
-        schema={c: pl.Utf8 for c in ("id", "name", "sex", "birth_date", "id_number", "address")},
+        }
     )
 
 
@@ -173,7 +179,7 @@ def duplicates(reg: Registry, base: Model) -> list[tuple[int, int, float, str]]:
     rows = {k: [v[i] for i in active] for k, v in reg.child_rows.items()}
     if len(rows["id"]) < 2:
         return []
-    ref = engine.Reference.build(pl.DataFrame(rows))
+    ref = engine.Reference.build(_frame(rows))
     pairs = engine.within(ref, for_reference(base, len(rows["id"])))
     out = []
     for a, b, probability, reason in pairs.iter_rows():

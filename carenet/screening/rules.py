@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from django.db.models import Count
 
 from carenet.accounts.jurisdiction import under
-from carenet.accounts.models import Division
+from carenet.accounts.models import Division, DivisionLevel
 from carenet.benefits.models import Enrolment, LineStatus, PaymentLine
 from carenet.linkage.normalise import normalise_id
 from carenet.registry.models import (
@@ -135,9 +135,9 @@ def _open_categories(children: Iterable[int]) -> dict[int, set[str]]:
     return out
 
 
-def _other_parent(member: FamilyMember, siblings: dict[int, list[FamilyMember]]) -> FamilyMember | None:
+def _other_parent(member: FamilyMember, reg: Registry) -> FamilyMember | None:
     other = Relationship.MOTHER if member.relationship == Relationship.FATHER else Relationship.FATHER
-    return next((m for m in siblings.get(member.child_id, []) if m.relationship == other), None)
+    return next((m for m in reg.parents.get(member.child_id, []) if m.relationship == other), None)
 
 
 def _proposal(target: str, open_now: set[str]) -> tuple[str, str]:
@@ -166,7 +166,7 @@ def pending_statuses(
             if link is None or link.decision != "match" or link.ref_id[0] != "p":
                 continue
             status = _status_of(record, today)
-            if status is None or record.dept_list.kind not in EVENT_RULES:
+            if status is None:
                 continue
             for member in reg.people.get(link.ref_id, []):
                 if member.status == S.IMPRISONED or record.dept_list.kind != ListKind.PRISON_OUT:
@@ -194,9 +194,6 @@ def registered(
         int(link.ref_id[1:]) for _r, link in linked if link.ref_id[0] == "c"
     }
     open_cats = _open_categories(child_ids)
-    siblings: dict[int, list[FamilyMember]] = defaultdict(list)
-    for m in FamilyMember.objects.filter(child_id__in=list(child_ids), relationship__in=PARENTS):
-        siblings[m.child_id].append(m)
     for record, link in linked:
         kind = record.dept_list.kind
         base = {"list": record.dept_list_id, "kind": kind, "date": _date(record).isoformat()}
@@ -264,14 +261,14 @@ def registered(
                     )
                 continue
             status = _status_of(record, today)
-            if status is None or kind not in EVENT_RULES:
+            if status is None:
                 continue
             rule = EVENT_RULES[kind][1]
             if rule == Rule.PARENT_RELEASED and member.status != S.IMPRISONED:
                 continue  # released, but the registry never had them in prison
             if status == member.status:
                 continue  # the registry knows already
-            other = _other_parent(member, siblings)
+            other = _other_parent(member, reg)
             other_status = (pending or {}).get(other.pk, other.status) if other else None
             target = assess(status, other_status)
             proposal, category = _proposal(target, now)
@@ -322,7 +319,7 @@ def route(record: ListRecord, fallback: str, districts: set[str]) -> str:
 
 
 def district_codes() -> set[str]:
-    return set(Division.objects.filter(level="district").values_list("code", flat=True))
+    return set(Division.objects.filter(level=DivisionLevel.DISTRICT).values_list("code", flat=True))
 
 
 def _identity(record: ListRecord) -> str:

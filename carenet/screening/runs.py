@@ -24,11 +24,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from carenet.accounts.jurisdiction import scope
-from carenet.accounts.models import Division, User
+from carenet.accounts.models import User
 from carenet.accounts.permissions import Perm, has_perm
 from carenet.audit import events
 from carenet.core.errors import CarenetError, PermissionDeniedError
 from carenet.screening import linking, rules
+from carenet.screening.imports import acting_division
 from carenet.screening.models import (
     DeptList,
     Finding,
@@ -54,13 +55,6 @@ _thread_lock = threading.Lock()
 _thread: threading.Thread | None = None
 
 
-def _city_code() -> str:
-    city = Division.objects.filter(parent__isnull=True).order_by("code").first()
-    if city is None:
-        raise CarenetError(_("There is no division yet: import the divisions first."))
-    return city.code
-
-
 def enqueue(*, actor: User | None, list_ids: Iterable[int] | None = None) -> ScreeningRun:
     """Queue a screening of the given lists (None: every list the actor's division holds) for the actor's
     division (actor None: the command line's operator, for the whole city)."""
@@ -72,7 +66,7 @@ def enqueue(*, actor: User | None, list_ids: Iterable[int] | None = None) -> Scr
         lists = lists.filter(pk__in=wanted)
         if len(lists) != len(wanted):
             raise CarenetError(_("Choose lists of your own division."), field="lists")
-    division_code = _city_code() if actor is None else actor.division.code
+    division_code = acting_division(actor)
     with transaction.atomic():
         run = ScreeningRun.objects.create(division_code=division_code, requested_by=actor)
         chosen = list(lists)

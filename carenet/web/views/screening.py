@@ -21,7 +21,7 @@ from carenet.audit import events
 from carenet.audit.models import ChangeLog
 from carenet.core import idnumber
 from carenet.core.errors import CarenetError, RowErrors
-from carenet.registry.models import CategoryMembership, FamilyMember, PersonStatus
+from carenet.registry.models import CategoryMembership, PersonStatus
 from carenet.screening import decide, imports, runs
 from carenet.screening.models import DeptList, Finding, FindingState, ListKind, Rule, RunState, ScreeningRun
 from carenet.screening.rules import Proposal
@@ -320,11 +320,6 @@ def _detail_context(request: HttpRequest, finding: Finding, form: DecideForm | N
         if child is not None
         else []
     )
-    parents = (
-        list(FamilyMember.objects.filter(child=child).order_by("-is_guardian", "id"))
-        if child is not None
-        else []
-    )
     needs_village = finding.rule in (Rule.DIBAO_CHILD, Rule.NEW_CANDIDATE)
     if form is None:
         form = DecideForm(user=request.user, needs_village=needs_village)
@@ -343,7 +338,6 @@ def _detail_context(request: HttpRequest, finding: Finding, form: DecideForm | N
         "other_child": finding.other_child,
         "other_child_id_masked": idnumber.mask(finding.other_child.id_number) if finding.other_child else "",
         "categories": categories,
-        "parents": parents,
         "left": _record_side(finding.record),
         "trigger": _record_side(finding.other_record),
         "evidence": evidence,
