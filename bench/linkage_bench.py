@@ -22,6 +22,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -72,28 +73,41 @@ def data_dir(args: argparse.Namespace) -> Path:
 
 
 def run_ours(directory: Path, out: Path, *, model_in: Path | None, model_out: Path | None) -> dict:
-    """One `carenet link` in a fresh process: wall time from files in to RESULT out, peak RSS."""
-    code = f"""
-import json, resource, sys, time
-t = time.perf_counter()
-from carenet.linkage import io
-from carenet.linkage.engine import link
-from carenet.linkage.model import Model
-left = io.read({str(directory / "list.parquet")!r})
-right = io.read({str(directory / "reference.parquet")!r})
-model = Model.load({str(model_in)!r}) if {model_in is not None} else None
-linked = link(left, right, model=model)
-io.write(linked.result, {str(out)!r})
-if {model_out is not None}:
-    linked.model.save({str(model_out)!r})
-print(json.dumps({{"seconds": time.perf_counter() - t, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                   "candidates": linked.candidates, "timings": linked.timings}}))
-"""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
-    if done.returncode:
-        raise SystemExit(f"carenet link failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    """`carenet link` itself in a fresh process, as a user runs it: wall time from the command's start (Django
+    and all) to RESULT written, and that process's own peak RSS (os.wait4 reports it for the one child)."""
+    cmd = [
+        str(Path(sys.executable).with_name("carenet")),
+        "link",
+        str(directory / "list.parquet"),
+        str(directory / "reference.parquet"),
+        "--out",
+        str(out),
+    ]
+    if model_in is not None:
+        cmd += ["--model", str(model_in)]
+    if model_out is not None:
+        cmd += ["--save-model", str(model_out)]
+    # The command needs settings, not the database: demo mode spares it the production secrets.
+    env = {**os.environ, "CARENET_DEMO": "1"}
+    started = time.perf_counter()
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    errors: list[str] = []
+    reader = threading.Thread(target=lambda: errors.append(child.stderr.read()))
+    reader.start()
+    stdout = child.stdout.read()
+    reader.join()
+    _pid, status, usage = os.wait4(child.pid, 0)  # reaped here, so the usage is this child's alone
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"carenet link failed:\n{''.join(errors)[-3000:]}")
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    return {
+        "seconds": seconds,
+        "peak_mib": usage.ru_maxrss / 1024,
+        "candidates": summary["candidates"],
+        "timings": summary["timings"],
+    }
 
 
 def run_splink(directory: Path, out: Path, *, model_in: Path | None, model_out: Path | None) -> dict | None:

@@ -87,17 +87,19 @@ def with_keys(df: pl.DataFrame) -> pl.DataFrame:
 
 def block_tables(right: pl.DataFrame) -> dict[str, pl.DataFrame]:
     """Per blocking rule, the reference rows by key (k, r), without keys shared by more than MAX_BLOCK rows.
-    Built once per reference set: this is what an index of the registry keeps."""
-    tables = {}
-    for name, key in BLOCKS:
-        rk = (
-            right.select(key.alias("k"), pl.col("row").alias("r"))
-            .drop_nulls("k")
-            .with_columns(pl.col("k").hash())
-        )
-        sizes = rk.group_by("k").len()
-        tables[name] = rk.join(sizes.filter(pl.col("len") <= MAX_BLOCK).select("k"), on="k", how="semi")
-    return tables
+    Built once per reference set: this is what an index of the registry keeps. The rules are one plan, so
+    polars reads the frame once and builds the tables side by side."""
+    plans = [_keyed(right.lazy(), key, "r").filter(pl.len().over("k") <= MAX_BLOCK) for _name, key in BLOCKS]
+    return dict(zip((name for name, _key in BLOCKS), pl.collect_all(plans), strict=True))
+
+
+def _keyed(frame: pl.LazyFrame, key: pl.Expr, row: str) -> pl.LazyFrame:
+    # Keys are joined as 64-bit hashes (a collision only adds a candidate, which the comparison then rejects).
+    return (
+        frame.select(pl.col("row").alias(row), key.alias("k"))
+        .drop_nulls("k")
+        .with_columns(pl.col("k").hash())
+    )
 
 
 def candidates(
@@ -109,19 +111,19 @@ def candidates(
     kl = identity_keys(left) if right is not None else None
     kr = identity_keys(right) if right is not None else None
     pairs = []
-    for name, key in BLOCKS:
-        # Keys are joined as 64-bit hashes (a collision only adds a candidate, which the comparison then rejects).
-        lk = (
-            left.select(pl.col("row").alias("l"), key.alias("k"))
-            .drop_nulls("k")
-            .with_columns(pl.col("k").hash())
-        )
-        found = lk.join(tables[name], on="k", how="inner").select("l", "r")
-        if kl is not None and kr is not None:
-            # Filtered block by block: area + birth date alone pairs every child born the same day in a county.
-            a, b = kl[found["l"].to_numpy()], kr[found["r"].to_numpy()]
-            found = found.filter(pl.Series(~((a != 0) & (b != 0) & (a != b))))
-        pairs.append(found)
+    keyed = pl.collect_all([_keyed(left.lazy(), key, "l") for _name, key in BLOCKS])
+    for (name, _key), lk in zip(BLOCKS, keyed, strict=True):
+        table = tables[name]
+        if kl is None or kr is None or name == "id":
+            pairs.append(lk.join(table, on="k", how="inner").select("l", "r"))
+            continue
+        # Two valid, different ID numbers are two people, and the same valid number is found by the "id" block:
+        # the other blocks need only pairs where one side lacks a sure number. Area + birth date alone pairs
+        # every child born the same day in a county, so this is most of the joins' work.
+        sure_l = pl.Series(kl[lk["l"].to_numpy()] != 0)
+        sure_r = pl.Series(kr[table["r"].to_numpy()] != 0)
+        pairs.append(lk.filter(~sure_l).join(table, on="k", how="inner").select("l", "r"))
+        pairs.append(lk.filter(sure_l).join(table.filter(~sure_r), on="k", how="inner").select("l", "r"))
     return pl.concat(pairs).unique()
 
 

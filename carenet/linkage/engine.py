@@ -194,7 +194,11 @@ def score(levels: pl.DataFrame, model: Model, tf: pl.DataFrame) -> pl.DataFrame:
 
 
 def decide(scored: pl.DataFrame, left: pl.DataFrame, right: pl.DataFrame, model: Model) -> pl.DataFrame:
-    ranked = scored.sort(["l", "weight"], descending=[False, True])
+    # Only what deciding and explaining read: the names and frequencies the score needed would be carried through
+    # the sort and the grouping for nothing.
+    ranked = scored.select("l", "r", *cmp.FIELDS, "weight", "probability").sort(
+        ["l", "weight"], descending=[False, True]
+    )
     best = ranked.group_by("l", maintain_order=True).agg(
         pl.all().first(),
         pl.col("weight").slice(1, 1).first().alias("runner_up"),
@@ -215,7 +219,9 @@ def decide(scored: pl.DataFrame, left: pl.DataFrame, right: pl.DataFrame, model:
         .alias("decision")
     )
     best = _one_to_one(best)
-    best = best.with_columns(reason_expr().alias("reason"))
+    # A reason depends only on the five levels: phrased once per distinct pattern (a few hundred), not per row.
+    patterns = best.select(cmp.FIELDS).unique().with_columns(reason_expr().alias("reason"))
+    best = best.join(patterns, on=list(cmp.FIELDS), how="left", nulls_equal=True, maintain_order="left")
     out = left.select(pl.col("row").alias("l"), pl.col("id").alias("list_id")).join(best, on="l", how="left")
     out = out.join(
         right.select(pl.col("row").alias("r"), pl.col("id").alias("reference_id")), on="r", how="left"

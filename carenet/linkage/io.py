@@ -7,7 +7,6 @@ import datetime as dt
 import io
 from pathlib import Path
 
-import openpyxl
 import polars as pl
 
 CANONICAL = ("id", "name", "sex", "birth_date", "id_number", "address")
@@ -81,6 +80,8 @@ def _cell_text(value: object) -> str | None:
 
 def _read_xlsx(path: Path, *, header_only: bool = False) -> pl.DataFrame:
     """The first sheet, every cell as text (openpyxl, read-only: a 100,000-row roll streams)."""
+    import openpyxl  # only for spreadsheets: a fifth of a second at start-up otherwise
+
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         rows = book.worksheets[0].iter_rows(values_only=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io as _io
 import json
+import subprocess
+import sys
 
 import polars as pl
 import pytest
@@ -102,3 +104,23 @@ def test_a_header_mapping_and_a_bad_mapping(files, tmp_path):
             "--map",
             "name=名字",
         )
+
+
+def test_the_console_script_links_without_starting_django(files, tmp_path):
+    """`carenet link` goes straight to the linkage CLI: same result, no Django, a usage error exits 2."""
+    directory, data = files
+    code = (
+        "import sys\nfrom carenet import cli\nsys.argv = ['carenet', 'link', *sys.argv[1:]]\n"
+        "try:\n    cli.main()\nexcept SystemExit as exc:\n    print('exit', exc.code, 'django' in sys.modules)\n"
+    )
+    out = tmp_path / "console.csv"
+    args = [str(directory / "list.csv"), str(directory / "reference.parquet"), "--out", str(out)]
+    done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, check=False)
+    lines = done.stdout.strip().splitlines()
+    assert lines[-1] == "exit 0 False", done.stderr[-2000:]
+    assert json.loads(lines[-2])["list"] == data.list.height == pl.read_csv(out, infer_schema=False).height
+    bad = subprocess.run(
+        [sys.executable, "-c", code, *args, "--map", "name"], capture_output=True, text=True, check=False
+    )
+    assert bad.stdout.strip().splitlines()[-1] == "exit 2 False"
+    assert "FIELD=HEADER" in bad.stderr
