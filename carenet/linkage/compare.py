@@ -103,13 +103,17 @@ def _keyed(frame: pl.LazyFrame, key: pl.Expr, row: str) -> pl.LazyFrame:
 
 
 def candidates(
-    left: pl.DataFrame, tables: dict[str, pl.DataFrame], right: pl.DataFrame | None = None
+    left: pl.DataFrame,
+    tables: dict[str, pl.DataFrame],
+    right: pl.DataFrame | None = None,
+    *,
+    right_identity: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """Distinct (l, r) row pairs sharing at least one blocking key. With `right`, pairs of two valid, different
     ID numbers are dropped before any comparison: the identity rule makes them two people whatever else agrees,
     and they are most of the candidates (every new person, every decoy, every twin)."""
     kl = identity_keys(left) if right is not None else None
-    kr = identity_keys(right) if right is not None else None
+    kr = None if right is None else right_identity if right_identity is not None else identity_keys(right)
     pairs = []
     keyed = pl.collect_all([_keyed(left.lazy(), key, "l") for _name, key in BLOCKS])
     for (name, _key), lk in zip(BLOCKS, keyed, strict=True):
@@ -118,8 +122,15 @@ def candidates(
             pairs.append(lk.join(table, on="k", how="inner").select("l", "r"))
             continue
         # Two valid, different ID numbers are two people, and the same valid number is found by the "id" block:
-        # the other blocks need only pairs where one side lacks a sure number. Area + birth date alone pairs
-        # every child born the same day in a county, so this is most of the joins' work.
+        # the other blocks need only pairs where one side lacks a sure number.
+        if len(lk) * 4 < len(table):
+            # A short list against a big registry: join, then drop the pairs of two sure numbers.
+            found = lk.join(table, on="k", how="inner").select("l", "r")
+            a, b = kl[found["l"].to_numpy()], kr[found["r"].to_numpy()]
+            pairs.append(found.filter(pl.Series((a == 0) | (b == 0))))
+            continue
+        # Lists as big as the registry: area + birth date alone pairs every child born the same day in a county,
+        # so the pairs of two sure numbers are kept out of the join itself (most of its work).
         sure_l = pl.Series(kl[lk["l"].to_numpy()] != 0)
         sure_r = pl.Series(kr[table["r"].to_numpy()] != 0)
         pairs.append(lk.filter(~sure_l).join(table, on="k", how="inner").select("l", "r"))

@@ -47,12 +47,17 @@ class Reference:
     tables: dict[str, pl.DataFrame]
     tf: pl.DataFrame
     digits: np.ndarray  # compare.id_digits(rows["idn"])
+    identity: np.ndarray  # compare.identity_keys(rows): the sure ID numbers, kept with the index
 
     @classmethod
     def build(cls, reference_df: pl.DataFrame) -> Reference:
         rows = cmp.with_keys(prepare(reference_df))
         return cls(
-            rows=rows, tables=cmp.block_tables(rows), tf=name_tf(rows), digits=cmp.id_digits(rows["idn"])
+            rows=rows,
+            tables=cmp.block_tables(rows),
+            tf=name_tf(rows),
+            digits=cmp.id_digits(rows["idn"]),
+            identity=cmp.identity_keys(rows),
         )
 
     def save(self, directory: str | Path) -> None:
@@ -73,6 +78,7 @@ class Reference:
             tables=tables,
             tf=pl.read_parquet(directory / "tf.parquet"),
             digits=cmp.id_digits(rows["idn"]),
+            identity=cmp.identity_keys(rows),
         )
 
 
@@ -92,7 +98,7 @@ def link(
     right = ref.rows
     t["prepare"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    pairs = cmp.candidates(left, ref.tables, right)
+    pairs = cmp.candidates(left, ref.tables, right, right_identity=ref.identity)
     digits = (cmp.id_digits(left["idn"]), ref.digits)
     levels = cmp.compare(left, right, pairs, digits)
     n_pairs = len(pairs)
@@ -118,7 +124,9 @@ def within(ref: Reference, model: Model, *, min_name: int = 2) -> pl.DataFrame:
     inside one registry brothers and sisters share an address (and twins a birth date), so the names must also
     be alike (at least level `min_name`: similar, homophone or the same)."""
     rows = ref.rows
-    pairs = cmp.candidates(rows, ref.tables, rows).filter(pl.col("l") < pl.col("r"))
+    pairs = cmp.candidates(rows, ref.tables, rows, right_identity=ref.identity).filter(
+        pl.col("l") < pl.col("r")
+    )
     empty = pl.DataFrame(
         schema={"a_id": pl.Utf8, "b_id": pl.Utf8, "probability": pl.Float64, "reason": pl.Utf8}
     )
