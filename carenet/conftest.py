@@ -114,3 +114,27 @@ def _fast_password_hasher(settings):  # type: ignore[no-untyped-def]
 def _screening_inline(settings):  # type: ignore[no-untyped-def]
     """Screening runs execute in the caller during tests (no thread outliving the test's transaction)."""
     settings.SCREENING_RUNNER = "inline"
+
+
+@pytest.fixture
+def break_access_log(monkeypatch):
+    """Call with an exception to make every write of an access record raise it (the audit store is down):
+    single rows (audit.events) and bulk ones alike. Other audit rows are written as usual."""
+    from carenet.audit import events
+    from carenet.audit.models import AccessLog
+
+    def apply(error: BaseException) -> None:
+        real = events._append
+
+        def append(row):
+            if isinstance(row, AccessLog):
+                raise error
+            return real(row)
+
+        def bulk(*args, **kwargs):
+            raise error
+
+        monkeypatch.setattr(events, "_append", append)
+        monkeypatch.setattr(AccessLog.objects, "bulk_create", bulk)
+
+    return apply

@@ -129,27 +129,68 @@ SUBSTR_INDEXED = {"registry.Child", "visits.Visit", "visits.VisitSchedule", "pro
 PERSONAL = {"problems.Notification": "recipient"}
 
 
+def _rule(user: User, model: type[models.Model]) -> tuple[str, str]:
+    """What `user` may see of `model`, decided once for scope() and scope_sql(): ("none", ""),
+    ("personal", owner field), ("divisions", ""), ("under", division field) or ("caseload", child field)."""
+    if not user.is_authenticated or not user.is_active:
+        return "none", ""
+    if model._meta.label in PERSONAL:
+        return "personal", PERSONAL[model._meta.label]
+    if model is Division:
+        return "divisions", ""
+    if user.role in TERRITORIAL_ROLES and user.division_id:
+        return "under", _division_field(model)
+    if user.role in CASELOAD_ROLES:
+        child_field = _child_field(model)
+        return ("caseload", child_field) if child_field is not None else ("none", "")
+    return "none", ""
+
+
 def scope(user: User, queryset: QuerySet[M]) -> QuerySet[M]:
     """Narrow `queryset` to what `user` may see. The only function that decides jurisdiction."""
-    model = queryset.model
-    if not user.is_authenticated or not user.is_active:
-        return queryset.none()
-    role = user.role
-    if model._meta.label in PERSONAL:
-        return queryset.filter(**{PERSONAL[model._meta.label]: user})
-    if model is Division:
+    kind, field = _rule(user, queryset.model)
+    if kind == "personal":
+        return queryset.filter(**{field: user})
+    if kind == "divisions":
         return _scope_divisions(user, queryset)
-    if role in TERRITORIAL_ROLES and user.division_id:
-        return under(queryset, user.division.code, _division_field(model))
-    if role in CASELOAD_ROLES:
-        child_field = _child_field(model)
-        if child_field is None:
-            return queryset.none()
+    if kind == "under":
+        return under(queryset, user.division.code, field)
+    if kind == "caseload":
         from carenet.registry.models import Caseload
 
         ids = Caseload.objects.filter(user=user, ended_at__isnull=True).values("child_id")
-        return queryset.filter(**{f"{child_field}__in": ids})
+        return queryset.filter(**{f"{field}__in": ids})
     return queryset.none()
+
+
+def scope_sql(user: User, model: type[models.Model], alias: str) -> tuple[str, list[object]]:
+    """scope() as an SQL condition on table alias `alias`, for the hand-written SQL of a hot path
+    (core.rawsql): the same decision, for models filed under a division column of their own.
+
+    Returns (condition, params); tests check it selects exactly the rows scope() does, role by role."""
+    from django.db import connection
+
+    kind, field = _rule(user, model)
+    if kind == "none":
+        return "1 = 0", []
+    if kind not in ("under", "caseload") or "__" in field:
+        raise ValueError(f"scope_sql cannot express the {model.__name__} rule ({kind} {field}); use scope()")
+    column = f"{alias}.{connection.ops.quote_name(model._meta.get_field(field).column)}"
+    if kind == "caseload":
+        from carenet.registry.models import Caseload
+
+        return (
+            f"{column} IN (SELECT child_id FROM {connection.ops.quote_name(Caseload._meta.db_table)} "
+            "WHERE user_id = %s AND ended_at IS NULL)",
+            [user.pk],
+        )
+    code = user.division.code
+    if len(code) == 12:  # the same forms as under(), so the same indexes serve them
+        return f"{column} = %s", [code]
+    if model._meta.label in SUBSTR_INDEXED and len(code) in (6, 9) and field == "division_code":
+        function = "SUBSTRING" if connection.vendor == "postgresql" else "SUBSTR"  # as Django's Substr
+        return f"{function}({column}, 1, {len(code)}) = %s", [code]
+    return f"{column} LIKE %s", [code + "%"]
 
 
 def under(queryset: QuerySet[M], code: str, field: str = "division_code") -> QuerySet[M]:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from carenet.accounts.models import LEVEL_BY_LENGTH, ROLE_LEVEL, ApiToken, Division, LoginFailure, Role, User
+from carenet.core import rawsql
 from carenet.core.errors import CarenetError, RowErrors
 
 
@@ -77,18 +78,38 @@ def token_issue(*, user: User) -> str:
     return token_create(user=user).token
 
 
+_TOKEN = rawsql.Columns(ApiToken, ("id", "last_used_at"), "t")
+_USER = rawsql.Columns(User, tuple(f.name for f in User._meta.concrete_fields), "u")
+_DIVISION = rawsql.Columns(Division, tuple(f.name for f in Division._meta.concrete_fields), "d")
+
+
 def token_user(token: str) -> User | None:
+    """The active user a live device token belongs to (with their division loaded), or None.
+
+    Every API call starts here, so it is one hand-written query (core.rawsql) rather than an ORM one."""
     now = timezone.now()
-    row = (
-        ApiToken.objects.select_related("user", "user__division")
-        .filter(key_hash=_hash_token(token), revoked_at__isnull=True, expires_at__gt=now)
-        .first()
-    )
-    if row is None or not row.user.is_active:
+    q = rawsql.quote
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {_TOKEN.sql}, {_USER.sql}, {_DIVISION.sql} FROM {q(ApiToken._meta.db_table)} t "
+            f"JOIN {q(User._meta.db_table)} u ON u.id = t.user_id "
+            f"LEFT JOIN {q(Division._meta.db_table)} d ON d.id = u.division_id "
+            "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND t.expires_at > %s",
+            [_hash_token(token), rawsql.param(ApiToken, "expires_at", now)],
+        )
+        row = cursor.fetchone()
+    if row is None:
         return None
-    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=5):
-        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)  # throttled: not a write per request
-    return row.user
+    token_id, last_used = _TOKEN.values(row)
+    width = len(_TOKEN.fields)
+    user = _USER.load(row[width:])
+    if not user.is_active:
+        return None
+    rest = row[width + len(_USER.fields) :]
+    user.division = _DIVISION.load(rest) if rest[0] is not None else None
+    if last_used is None or now - last_used > dt.timedelta(minutes=5):
+        ApiToken.objects.filter(pk=token_id).update(last_used_at=now)  # throttled: not a write per request
+    return user
 
 
 def token_revoke(*, token: str) -> bool:

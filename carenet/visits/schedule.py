@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Max
 from django.dispatch import receiver
+from django.utils import timezone
 
 from carenet.accounts.jurisdiction import under
+from carenet.core import rawsql
 from carenet.registry.models import CategoryMembership, Child, ChildStatus
 from carenet.registry.signals import child_changed
 
@@ -76,14 +78,17 @@ def compute_due(
 class Rules:
     """The rules in force, read once: city defaults overlaid with each district's overrides."""
 
-    def __init__(self) -> None:
+    def __init__(self, rows: Iterable[tuple[str, str, int]] | None = None) -> None:
+        """All rules in force, or those of `rows` (category, district code or "", interval days)."""
         from carenet.visits.models import VisitRule
 
         self.city: dict[str, int] = {}
         self.district: dict[str, dict[str, int]] = defaultdict(dict)
-        for category, district, days in VisitRule.objects.filter(valid_to__isnull=True).values_list(
-            "category", "district_code", "interval_days"
-        ):
+        if rows is None:
+            rows = VisitRule.objects.filter(valid_to__isnull=True).values_list(
+                "category", "district_code", "interval_days"
+            )
+        for category, district, days in rows:
             if district:
                 self.district[district][category] = days
             else:
@@ -152,28 +157,38 @@ def refresh(child_ids: Iterable[int], *, rules: Rules | None = None) -> int:
     return scheduled
 
 
-def after_visit(child: Child, current: object | None, visited_on: dt.date) -> None:
-    """The cheap refresh for the hot path (a visit just stored): the last visit is the later of the stored
-    one and this one, so only the open categories and the rules need reading."""
+def after_visit(
+    child: Child,
+    last_visit_on: dt.date | None,
+    scheduled: bool,
+    visited_on: dt.date,
+    categories: list[tuple[str, dt.date]],
+    rules: Rules,
+) -> None:
+    """The cheap refresh for the hot path (a visit just stored), from what the caller read with the child:
+    the schedule's last visit (`scheduled`: it has a row), the open categories and the rules in force. The
+    last visit is the later of the stored one and this one. Hand-written SQL (core.rawsql): every visit
+    from a phone comes through here."""
     from carenet.visits.models import VisitSchedule
 
-    previous = getattr(current, "last_visit_on", None)
-    last = max(previous, visited_on) if previous else visited_on
-    categories = list(
-        CategoryMembership.objects.filter(child_id=child.pk, end_date__isnull=True).values_list(
-            "category", "start_date"
-        )
-    )
-    due = compute_due(categories, last, Rules().intervals(child.division_code))
+    last = max(last_visit_on, visited_on) if last_visit_on else visited_on
+    due = compute_due(categories, last, rules.intervals(child.division_code))
     if due is None:
-        if current is not None:
+        if scheduled:
             VisitSchedule.objects.filter(child_id=child.pk).delete()
         return
-    row = _row(child.pk, child.division_code, due, last)
-    if current is None:
-        row.save(force_insert=True)
+    values = {
+        "division_code": child.division_code,
+        "interval_days": due.interval_days,
+        "category": due.category,
+        "last_visit_on": last,
+        "next_due_on": due.next_due_on,
+        "updated_at": timezone.now(),
+    }
+    if scheduled:
+        rawsql.update(VisitSchedule, child.pk, values)
     else:
-        row.save(force_update=True)
+        rawsql.insert(VisitSchedule, {"child": child.pk, **values}, returning=False)
 
 
 def refresh_under(division_code: str) -> int:

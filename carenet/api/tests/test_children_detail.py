@@ -118,11 +118,11 @@ def test_non_numeric_id_is_422_naming_it(api, personas):
     assert response.json()["detail"][0]["loc"] == ["path", "child_id"]
 
 
-def test_when_the_access_record_cannot_be_written_no_data_is_sent(api, personas, children, monkeypatch):
+def test_when_the_access_record_cannot_be_written_no_data_is_sent(api, personas, children, break_access_log):
     def broken(*args, **kwargs):
         raise DatabaseError("disk full")
 
-    monkeypatch.setattr(AccessLog.objects, "create", broken)
+    break_access_log(DatabaseError("disk full"))
     response = api(personas.district_specialist).get(f"children/{children.own.pk}")
     assert response.status_code == 503
     text = response.content.decode()
@@ -132,20 +132,20 @@ def test_when_the_access_record_cannot_be_written_no_data_is_sent(api, personas,
     assert set(response.json()) == {"detail"}
 
 
-def test_any_failure_of_the_access_record_fails_closed(api, personas, children, monkeypatch):
-    monkeypatch.setattr(AccessLog.objects, "create", lambda **kw: 1 / 0)
+def test_any_failure_of_the_access_record_fails_closed(api, personas, children, break_access_log):
+    break_access_log(ZeroDivisionError())
     response = api(personas.director_a).get(f"children/{children.own.pk}")
     assert response.status_code == 503
     assert "张伟" not in response.content.decode()
 
 
 def test_when_the_full_id_record_cannot_be_written_the_list_sends_nothing(
-    api, personas, children, monkeypatch
+    api, personas, children, break_access_log
 ):
     def broken(*args, **kwargs):
         raise DatabaseError("disk full")
 
-    monkeypatch.setattr(AccessLog.objects, "bulk_create", broken)
+    break_access_log(DatabaseError("disk full"))
     response = api(personas.district_specialist).get("children/")
     assert response.status_code == 503
     assert children.own.id_number not in response.content.decode()

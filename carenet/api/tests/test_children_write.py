@@ -203,16 +203,17 @@ def test_archived_child_cannot_be_patched(api, personas, children):
     assert response.json()["detail"][0]["loc"] == ["body"]
 
 
-def test_if_the_answer_cannot_be_audited_the_registration_does_not_land(api, personas, city, monkeypatch):
+def test_if_the_answer_cannot_be_audited_the_registration_does_not_land(
+    api, personas, city, break_access_log
+):
     from django.db import DatabaseError
 
-    from carenet.audit.models import AccessLog
 
     def broken(*args, **kwargs):
         raise DatabaseError("disk full")
 
     before = _rows()
-    monkeypatch.setattr(AccessLog.objects, "create", broken)
+    break_access_log(DatabaseError("disk full"))
     response = api(personas.director_a).post("children/", _new(city))
     assert response.status_code == 503
     assert "赵小明" not in response.content.decode()

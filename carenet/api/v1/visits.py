@@ -380,7 +380,7 @@ def visit_create(request: HttpRequest, payload: VisitIn) -> Status[dict[str, Any
     _require(user, Perm.VISIT_RECORD)
     digest = services.body_hash(json.loads(request.body))  # as sent, not as pydantic normalised it
     # The fast path for a retry: one narrow indexed lookup decides; only a replay reads the visit back whole.
-    existing = Visit.objects.filter(client_id=payload.client_id).only("recorded_by_id", "body_hash").first()
+    existing = services.stored_visit(payload.client_id)
     if existing is not None:
         services.replay(existing, user, digest)  # VisitConflict (409) unless the same account and body
         return _answer(user, existing, False, None)

@@ -63,11 +63,13 @@ def test_district_specialist_sees_the_full_id(client, personas, children):
     }
 
 
-def test_when_the_access_record_cannot_be_written_nothing_is_shown(client, personas, children, monkeypatch):
+def test_when_the_access_record_cannot_be_written_nothing_is_shown(
+    client, personas, children, break_access_log
+):
     def broken(*args, **kwargs):
         raise RuntimeError("audit store down")
 
-    monkeypatch.setattr(AccessLog.objects, "create", broken)
+    break_access_log(RuntimeError("audit store down"))
     client.raise_request_exception = False
     login(client, personas.district_specialist)
     response = client.get(reverse("web:child_detail", args=[children.own.pk]))
