@@ -66,9 +66,7 @@ def _append(row: M) -> M:
     """Insert an audit row by hand-written SQL (core.rawsql): every write in the system makes one, and the
     ORM's INSERT costs several times the row itself. `at` is set here, as auto_now_add would."""
     row.at = timezone.now()  # type: ignore[attr-defined]
-    row.pk = rawsql.insert(
-        type(row), {f.name: getattr(row, f.attname) for f in row._meta.concrete_fields if not f.primary_key}
-    )
+    row.pk = rawsql.insert(type(row), rawsql.values_of(row))
     row._state.adding = False
     row._state.db = connection.alias
     return row
@@ -95,6 +93,24 @@ def change_recorded(
             changes=changes,
         )
     )
+
+
+def change_statement(
+    *, actor: User, entity: str, child_id: int, division_code: str, changes: dict[str, list[Any]]
+) -> rawsql.Statement:
+    """The "create" record of a row being inserted by rawsql.insert_with, as a statement to run with it
+    (its entity id is the new row's)."""
+    row = ChangeLog(
+        at=timezone.now(),
+        actor=actor,
+        entity=entity,
+        child_id=child_id,
+        division_code=division_code,
+        action="create",
+        changes=changes,
+    )
+    row.entity_id = rawsql.NEW_ID  # type: ignore[assignment]
+    return rawsql.insert_statement(ChangeLog, rawsql.values_of(row))
 
 
 def changes_recorded(

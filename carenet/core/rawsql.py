@@ -11,10 +11,12 @@ condition written at the call site.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any, TypeVar
 
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 M = TypeVar("M", bound=models.Model)
 
@@ -43,10 +45,10 @@ class Columns:
     def values(self, row: Sequence[Any]) -> list[Any]:
         """A row's values as the ORM would read them (dates, booleans and UUIDs from SQLite's text)."""
         out = list(row[: len(self.fields)])
-        for index, converters in _converters(self, connection.vendor):
+        for index, col, converters in _converters(self, connection.vendor):
             value = out[index]
             for convert in converters:
-                value = convert(value, None, connection)
+                value = convert(value, col, connection)
             out[index] = value
         return out
 
@@ -56,22 +58,30 @@ class Columns:
 
 
 @cache
-def _converters(columns: Columns, vendor: str) -> list[tuple[int, list[Converter]]]:
+def _converters(columns: Columns, vendor: str) -> list[tuple[int, Any, list[Converter]]]:
     out = []
     for index, field in enumerate(columns.fields):
         col = field.get_col(columns.alias)  # type: ignore[union-attr]
         found = connection.ops.get_db_converters(col) + field.get_db_converters(connection)  # type: ignore[union-attr]
         if found:
-            out.append((index, found))
+            out.append((index, col, found))
     return out
 
 
+@dataclass(frozen=True)
+class Statement:
+    sql: str
+    params: list[Any]
+
+
+NEW_ID = object()  # a parameter standing for the primary key of the row insert_with() creates
+
+
 @cache
-def _insert_sql(model: type[models.Model], names: tuple[str, ...], returning: bool, vendor: str) -> str:
+def _insert_sql(model: type[models.Model], names: tuple[str, ...], vendor: str) -> str:
     meta = model._meta
     columns = ", ".join(quote(meta.get_field(n).column) for n in names)  # type: ignore[union-attr]
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"
-    return f"{sql} RETURNING {quote(meta.pk.column)}" if returning else sql
+    return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(names))})"
 
 
 @cache
@@ -83,25 +93,90 @@ def _update_sql(model: type[models.Model], names: tuple[str, ...], vendor: str) 
 
 def _prepared(model: type[models.Model], values: dict[str, Any]) -> list[Any]:
     get_field = model._meta.get_field
-    return [get_field(n).get_db_prep_save(v, connection) for n, v in values.items()]  # type: ignore[union-attr]
+    return [
+        v if v is NEW_ID else get_field(n).get_db_prep_save(v, connection)  # type: ignore[union-attr]
+        for n, v in values.items()
+    ]
 
 
-def insert(model: type[models.Model], values: dict[str, Any], *, returning: bool = True) -> int | None:
-    """INSERT one row (keys are field names), each value prepared by its field as the ORM would save it;
-    returns the new primary key when `returning`."""
-    sql = _insert_sql(model, tuple(values), returning, connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, _prepared(model, values))
-        return int(cursor.fetchone()[0]) if returning else None
+def values_of(row: models.Model) -> dict[str, Any]:
+    """Every column of an unsaved instance but its primary key, defaults included: what save() would write."""
+    return {f.name: getattr(row, f.attname) for f in row._meta.concrete_fields if not f.primary_key}
 
 
-def update(model: type[models.Model], pk: Any, values: dict[str, Any]) -> int:
-    """UPDATE one row by primary key; returns the number of rows changed (0 or 1)."""
+def insert_statement(model: type[models.Model], values: dict[str, Any]) -> Statement:
+    """INSERT of one row (keys are field names), each value prepared by its field as the ORM would save it."""
+    return Statement(_insert_sql(model, tuple(values), connection.vendor), _prepared(model, values))
+
+
+def update_statement(model: type[models.Model], pk: Any, values: dict[str, Any]) -> Statement:
+    """UPDATE of one row by primary key."""
     params = _prepared(model, values)
     params.append(model._meta.pk.get_db_prep_value(pk, connection))
+    return Statement(_update_sql(model, tuple(values), connection.vendor), params)
+
+
+def delete_statement(model: type[models.Model], pk: Any) -> Statement:
+    meta = model._meta
+    return Statement(
+        f"DELETE FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s",
+        [meta.pk.get_db_prep_value(pk, connection)],
+    )
+
+
+def execute(statement: Statement) -> int:
+    """Run one statement; the number of rows it changed."""
     with connection.cursor() as cursor:
-        cursor.execute(_update_sql(model, tuple(values), connection.vendor), params)
+        cursor.execute(statement.sql, statement.params)
         return int(cursor.rowcount)
+
+
+def insert(model: type[models.Model], values: dict[str, Any]) -> int:
+    """INSERT one row; its new primary key."""
+    return insert_with(model, values, [])
+
+
+def _bind_new(statement: Statement, expression: str | None, pk: int | None) -> Statement:
+    """`statement` with each NEW_ID parameter replaced: by an SQL expression in the text, or by `pk`."""
+    if not any(p is NEW_ID for p in statement.params):
+        return statement
+    if expression is None:
+        return Statement(statement.sql, [pk if p is NEW_ID else p for p in statement.params])
+    pieces = statement.sql.split("%s")
+    assert len(pieces) == len(statement.params) + 1, "a literal %s in hand-written SQL"
+    sql, params = pieces[0], []
+    for value, piece in zip(statement.params, pieces[1:], strict=True):
+        sql += (expression if value is NEW_ID else "%s") + piece
+        if value is not NEW_ID:
+            params.append(value)
+    return Statement(sql, params)
+
+
+def insert_with(model: type[models.Model], values: dict[str, Any], then: list[Statement]) -> int:
+    """INSERT one row, then `then` (statements that may use NEW_ID, the new row's primary key), all or
+    nothing; returns the new primary key.
+
+    On PostgreSQL it is one statement of data-modifying CTEs: one round trip, atomic on its own (and part
+    of the caller's transaction when there is one), instead of BEGIN, a statement each and COMMIT.
+    Elsewhere the statements run one after another in a transaction."""
+    first = insert_statement(model, values)
+    pk_column = quote(model._meta.pk.column)
+    if connection.vendor == "postgresql":
+        parts, params = [f"new_row AS ({first.sql} RETURNING {pk_column})"], list(first.params)
+        for number, statement in enumerate(then):
+            bound = _bind_new(statement, f"(SELECT {pk_column} FROM new_row)", None)
+            parts.append(f"then_{number} AS ({bound.sql})")
+            params += bound.params
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH {', '.join(parts)} SELECT {pk_column} FROM new_row", params)
+            return int(cursor.fetchone()[0])
+    with transaction.atomic() if then else nullcontext():  # one statement is atomic by itself
+        with connection.cursor() as cursor:
+            cursor.execute(f"{first.sql} RETURNING {pk_column}", first.params)
+            pk = int(cursor.fetchone()[0])
+        for statement in then:
+            execute(_bind_new(statement, None, pk))
+    return pk
 
 
 def param(model: type[models.Model], name: str, value: Any) -> Any:

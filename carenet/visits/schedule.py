@@ -164,19 +164,17 @@ def after_visit(
     visited_on: dt.date,
     categories: list[tuple[str, dt.date]],
     rules: Rules,
-) -> None:
-    """The cheap refresh for the hot path (a visit just stored), from what the caller read with the child:
-    the schedule's last visit (`scheduled`: it has a row), the open categories and the rules in force. The
-    last visit is the later of the stored one and this one. Hand-written SQL (core.rawsql): every visit
-    from a phone comes through here."""
+) -> rawsql.Statement | None:
+    """The schedule change a visit just stored makes, as a statement for the visit's own write (the hot
+    path: core.rawsql), from what the caller read with the child: the schedule's last visit (`scheduled`:
+    the child has a row), the open categories and the rules in force. The last visit is the later of the
+    stored one and this one. None when there is nothing to change."""
     from carenet.visits.models import VisitSchedule
 
     last = max(last_visit_on, visited_on) if last_visit_on else visited_on
     due = compute_due(categories, last, rules.intervals(child.division_code))
     if due is None:
-        if scheduled:
-            VisitSchedule.objects.filter(child_id=child.pk).delete()
-        return
+        return rawsql.delete_statement(VisitSchedule, child.pk) if scheduled else None
     values = {
         "division_code": child.division_code,
         "interval_days": due.interval_days,
@@ -186,9 +184,8 @@ def after_visit(
         "updated_at": timezone.now(),
     }
     if scheduled:
-        rawsql.update(VisitSchedule, child.pk, values)
-    else:
-        rawsql.insert(VisitSchedule, {"child": child.pk, **values}, returning=False)
+        return rawsql.update_statement(VisitSchedule, child.pk, values)
+    return rawsql.insert_statement(VisitSchedule, {"child": child.pk, **values})
 
 
 def refresh_under(division_code: str) -> int:

@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -277,8 +278,11 @@ def record_visit(
         **data.fields,
     )
     written: list[VisitPhoto] = []
+    # A plain visit is one atomic statement (rawsql.insert_with); problems and photos join it in a
+    # transaction. Either way it all lands or nothing does.
+    together = transaction.atomic() if data.problems or data.photos else nullcontext()
     try:
-        with transaction.atomic():
+        with together:
             _store(actor, context, visit, data, kinds, written)
             return visit, True
     except BaseException as exc:
@@ -305,22 +309,25 @@ def _store(
     from carenet.problems import services as problems
 
     child = context.child
-    # Every column the ORM would write (defaults included), under the same conversions.
-    visit.pk = rawsql.insert(
-        Visit,
-        {f.name: getattr(visit, f.attname) for f in Visit._meta.concrete_fields if not f.primary_key},
+    # The visit, its change record and its schedule change in one write (one round trip on PostgreSQL);
+    # every column the ORM would write (defaults included), under the same conversions.
+    then = [
+        events.change_statement(
+            actor=actor,
+            entity="visit",
+            child_id=child.pk,
+            division_code=child.division_code,
+            changes={"visited_on": [None, data.visited_on.isoformat()], "photos": [None, len(data.photos)]},
+        )
+    ]
+    rescheduled = schedule.after_visit(
+        child, context.last_visit_on, context.scheduled, data.visited_on, context.categories, context.rules
     )
+    if rescheduled is not None:
+        then.append(rescheduled)
+    visit.pk = rawsql.insert_with(Visit, rawsql.values_of(visit), then)
     visit._state.adding = False
     visit._state.db = connection.alias
-    events.change_recorded(
-        actor=actor,
-        entity="visit",
-        entity_id=visit.pk,
-        child_id=child.pk,
-        division_code=child.division_code,
-        action="create",
-        changes={"visited_on": [None, data.visited_on.isoformat()], "photos": [None, len(data.photos)]},
-    )
     for index, problem in enumerate(data.problems):
         try:
             problems.problem_raise(
@@ -335,9 +342,6 @@ def _store(
             )
         except CarenetError as exc:
             raise CarenetError(exc.message, field=f"problems[{index}].{exc.field or 'description'}") from exc
-    schedule.after_visit(
-        child, context.last_visit_on, context.scheduled, data.visited_on, context.categories, context.rules
-    )
     # Files last: everything that can refuse the visit has run; a failure after this point still removes
     # them (record_visit deletes what is in `written` when the transaction rolls back).
     extension = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}

@@ -208,7 +208,6 @@ def test_if_the_answer_cannot_be_audited_the_registration_does_not_land(
 ):
     from django.db import DatabaseError
 
-
     def broken(*args, **kwargs):
         raise DatabaseError("disk full")
 
