@@ -9,6 +9,7 @@ import io
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -83,20 +84,24 @@ _USER = rawsql.Columns(User, tuple(f.name for f in User._meta.concrete_fields), 
 _DIVISION = rawsql.Columns(Division, tuple(f.name for f in Division._meta.concrete_fields), "d")
 
 
+@cache
+def _token_sql() -> str:
+    q = rawsql.quote
+    return (
+        f"SELECT {_TOKEN.sql}, {_USER.sql}, {_DIVISION.sql} FROM {q(ApiToken._meta.db_table)} t "
+        f"JOIN {q(User._meta.db_table)} u ON u.id = t.user_id "
+        f"LEFT JOIN {q(Division._meta.db_table)} d ON d.id = u.division_id "
+        "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND t.expires_at > %s"
+    )
+
+
 def token_user(token: str) -> User | None:
     """The active user a live device token belongs to (with their division loaded), or None.
 
     Every API call starts here, so it is one hand-written query (core.rawsql) rather than an ORM one."""
     now = timezone.now()
-    q = rawsql.quote
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {_TOKEN.sql}, {_USER.sql}, {_DIVISION.sql} FROM {q(ApiToken._meta.db_table)} t "
-            f"JOIN {q(User._meta.db_table)} u ON u.id = t.user_id "
-            f"LEFT JOIN {q(Division._meta.db_table)} d ON d.id = u.division_id "
-            "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND t.expires_at > %s",
-            [_hash_token(token), rawsql.param(ApiToken, "expires_at", now)],
-        )
+    with rawsql.cursor() as cursor:
+        cursor.execute(_token_sql(), [_hash_token(token), rawsql.param(ApiToken, "expires_at", now)])
         row = cursor.fetchone()
     if row is None:
         return None

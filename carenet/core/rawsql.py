@@ -10,17 +10,50 @@ condition written at the call site.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any, TypeVar
 
+import psycopg
 from django.db import connection, models, transaction
 
 M = TypeVar("M", bound=models.Model)
 
 Converter = Callable[[Any, Any, Any], Any]
+
+
+@contextmanager
+def cursor() -> Iterator[Any]:
+    """A cursor for hand-written SQL. On PostgreSQL a psycopg cursor with server-side binding on Django's
+    connection (same transaction): parameters travel apart from the text instead of being quoted into it
+    in Python, and a statement run a few times is prepared once per connection. Errors are Django's
+    (IntegrityError and so on), and statements are logged where Django logs queries (tests count them)."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as django_cursor:
+            yield django_cursor
+        return
+    connection.ensure_connection()
+    connection.validate_no_broken_transaction()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as raw:
+        yield _Logged(raw) if connection.queries_logged else raw
+
+
+class _Logged:
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        start = time.monotonic()
+        try:
+            return self._raw.execute(sql, params)
+        finally:
+            connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - start:.3f}"})
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
 
 
 def quote(name: str) -> str:
@@ -126,9 +159,9 @@ def delete_statement(model: type[models.Model], pk: Any) -> Statement:
 
 def execute(statement: Statement) -> int:
     """Run one statement; the number of rows it changed."""
-    with connection.cursor() as cursor:
-        cursor.execute(statement.sql, statement.params)
-        return int(cursor.rowcount)
+    with cursor() as cur:
+        cur.execute(statement.sql, statement.params)
+        return int(cur.rowcount)
 
 
 def insert(model: type[models.Model], values: dict[str, Any]) -> int:
@@ -167,13 +200,13 @@ def insert_with(model: type[models.Model], values: dict[str, Any], then: list[St
             bound = _bind_new(statement, f"(SELECT {pk_column} FROM new_row)", None)
             parts.append(f"then_{number} AS ({bound.sql})")
             params += bound.params
-        with connection.cursor() as cursor:
-            cursor.execute(f"WITH {', '.join(parts)} SELECT {pk_column} FROM new_row", params)
-            return int(cursor.fetchone()[0])
+        with cursor() as cur:
+            cur.execute(f"WITH {', '.join(parts)} SELECT {pk_column} FROM new_row", params)
+            return int(cur.fetchone()[0])
     with transaction.atomic() if then else nullcontext():  # one statement is atomic by itself
-        with connection.cursor() as cursor:
-            cursor.execute(f"{first.sql} RETURNING {pk_column}", first.params)
-            pk = int(cursor.fetchone()[0])
+        with cursor() as cur:
+            cur.execute(f"{first.sql} RETURNING {pk_column}", first.params)
+            pk = int(cur.fetchone()[0])
         for statement in then:
             execute(_bind_new(statement, None, pk))
     return pk

@@ -182,7 +182,7 @@ class _Context:
 def stored_visit(client_id: uuid.UUID) -> Visit | None:
     """The visit stored under this client id (only its id, recorder and body hash loaded), if any: the one
     narrow lookup a retry needs."""
-    with connection.cursor() as cursor:
+    with rawsql.cursor() as cursor:
         cursor.execute(
             f"SELECT id, recorded_by_id, body_hash FROM {rawsql.quote(Visit._meta.db_table)} "
             "WHERE client_id = %s",
@@ -211,7 +211,7 @@ def _context_sql(vendor: str) -> str:
 def _context(actor: User, child_id: int) -> _Context | None:
     """The active child in the actor's jurisdiction with what its schedule needs, or None."""
     where, params = scope_sql(actor, Child, "c")
-    with connection.cursor() as cursor:
+    with rawsql.cursor() as cursor:
         cursor.execute(_context_sql(connection.vendor) + where, [child_id, ChildStatus.ACTIVE.value, *params])
         rows = cursor.fetchall()
     if not rows:
