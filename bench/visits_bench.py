@@ -44,6 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from registry_bench import BENCH_FIELD_KEY, DEFAULT_URL, ROOT, ensure_database, log, setup_django  # noqa: E402
 from registry_bench import machine as registry_machine  # noqa: E402
 
+from carenet.cli import server_shape  # noqa: E402
+
 TARGET_RATE = 300.0  # visits/s
 TARGET_P99_MS = 250.0
 TARGET_READ_MS = 300.0
@@ -60,8 +62,19 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--data-only", action="store_true", help="make sure the data is there, then stop")
     p.add_argument("--rebuild", action="store_true", help="drop and recreate the database first")
     p.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
-    p.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    p.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    shape = server_shape()
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=shape[0],
+        help=f"gunicorn worker processes (default: carenet serve's, {shape[0]})",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=shape[1],
+        help=f"threads per worker (default: carenet serve's, {shape[1]})",
+    )
     p.add_argument(
         "--worker-connections",
         type=int,
@@ -560,6 +573,7 @@ def start_server(args: argparse.Namespace, media: str) -> subprocess.Popen[bytes
         "CARENET_FIELD_KEY": BENCH_FIELD_KEY,
         "CARENET_BIND": f"127.0.0.1:{args.port}",
         "CARENET_WORKERS": str(args.workers),
+        "CARENET_THREADS": str(args.threads),
         "CARENET_MEDIA_ROOT": media,
         # No escalation run inside the measured minute (in production it runs every 10 minutes).
         "CARENET_ESCALATE_MINUTES": "0",
@@ -572,8 +586,6 @@ def start_server(args: argparse.Namespace, media: str) -> subprocess.Popen[bytes
         [
             str(ROOT / ".venv" / "bin" / "carenet"),
             "serve",
-            "--threads",
-            str(args.threads),
             "--worker-connections",
             str(per_worker),
         ],
