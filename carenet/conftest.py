@@ -134,7 +134,11 @@ def break_access_log(monkeypatch):
         def bulk(*args, **kwargs):
             raise error
 
+        def statement(**kwargs):
+            raise error
+
         monkeypatch.setattr(events, "_append", append)
+        monkeypatch.setattr(events, "access_statement", statement)
         monkeypatch.setattr(AccessLog.objects, "bulk_create", bulk)
 
     return apply

@@ -145,6 +145,22 @@ def access_recorded(
     )
 
 
+def access_statement(
+    *, actor: User, child_id: int, division_code: str, kind: str, detail: str = ""
+) -> rawsql.Statement:
+    """access_recorded as a statement to run with the write whose answer shows the child's data
+    (rawsql.insert_with): the data is never sent without its access record, nor the write kept without it."""
+    row = AccessLog(
+        at=timezone.now(),
+        actor=actor,
+        child_id=child_id,
+        division_code=division_code,
+        kind=kind,
+        detail=detail,
+    )
+    return rawsql.insert_statement(AccessLog, rawsql.values_of(row))
+
+
 def accesses_recorded(
     *, actor: User, children: Iterable[tuple[int, str]], kind: str, detail: str = ""
 ) -> int:

@@ -25,6 +25,7 @@ from carenet.accounts.jurisdiction import scope_sql
 from carenet.accounts.models import Role, User
 from carenet.accounts.permissions import Perm, has_perm
 from carenet.audit import events
+from carenet.audit.models import AccessLog
 from carenet.core import rawsql
 from carenet.core.errors import CarenetError, PermissionDeniedError
 from carenet.registry.models import Category, CategoryMembership, Child, ChildStatus
@@ -235,7 +236,7 @@ def _context(actor: User, child_id: int) -> _Context | None:
 
 
 def record_visit(
-    *, actor: User, data: VisitInput, digest: str, looked_up: bool = False
+    *, actor: User, data: VisitInput, digest: str, looked_up: bool = False, read_back: str = ""
 ) -> tuple[Visit, bool]:
     """Store a visit once. Returns (visit, created): created is False for a replay of the same body.
 
@@ -243,6 +244,8 @@ def record_visit(
     body is answered with the stored visit; the same id with anything else is a VisitConflict.
     `looked_up`: the caller has just found no visit with this client id (skips a second lookup; a
     concurrent insert is still caught by the unique index).
+    `read_back`: the caller will send the stored visit, with the child's name, back to the actor; the
+    access record of that (an API view, with this detail) is written with the visit itself.
 
     This is what every phone's visit goes through, so its reads and writes are hand-written SQL
     (core.rawsql, jurisdiction by scope_sql): about 0.1 ms of Python each instead of 0.7 through the ORM.
@@ -283,7 +286,7 @@ def record_visit(
     together = transaction.atomic() if data.problems or data.photos else nullcontext()
     try:
         with together:
-            _store(actor, context, visit, data, kinds, written)
+            _store(actor, context, visit, data, kinds, written, read_back)
             return visit, True
     except BaseException as exc:
         for photo in written:  # the rows rolled back: their files must not stay on disk
@@ -305,11 +308,12 @@ def _store(
     data: VisitInput,
     kinds: list[str],
     written: list[VisitPhoto],
+    read_back: str,
 ) -> None:
     from carenet.problems import services as problems
 
     child = context.child
-    # The visit, its change record and its schedule change in one write (one round trip on PostgreSQL);
+    # The visit, its change record, its schedule change (and the record of its reading) in one write (one round trip on PostgreSQL);
     # every column the ORM would write (defaults included), under the same conversions.
     then = [
         events.change_statement(
@@ -325,6 +329,16 @@ def _store(
     )
     if rescheduled is not None:
         then.append(rescheduled)
+    if read_back:
+        then.append(
+            events.access_statement(
+                actor=actor,
+                child_id=child.pk,
+                division_code=child.division_code,
+                kind=AccessLog.Kind.API_VIEW,
+                detail=read_back,
+            )
+        )
     visit.pk = rawsql.insert_with(Visit, rawsql.values_of(visit), then)
     visit._state.adding = False
     visit._state.db = connection.alias

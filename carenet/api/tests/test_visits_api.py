@@ -409,6 +409,21 @@ def test_when_the_access_record_cannot_be_written_no_visit_data_is_sent(
         assert "张伟" not in response.content.decode()
 
 
+def test_a_visit_whose_access_record_cannot_be_written_is_not_stored(
+    api, personas, children, break_access_log
+):
+    from django.db import DatabaseError
+
+    client = api(personas.director_a)
+    client.client.raise_request_exception = False
+    break_access_log(DatabaseError("disk full"))
+    response = client.post("visits/", body(children.own))
+    assert response.status_code >= 500  # the phone keeps the visit queued and sends it again later
+    assert "张伟" not in response.content.decode()
+    assert not Visit.objects.exists()
+    assert not ChangeLog.objects.filter(entity="visit").exists()
+
+
 def test_reading_needs_the_right_to_see_children(api, personas, children):
     charity = api(personas.charity)
     assert charity.get("visits/").status_code == 403

@@ -357,13 +357,13 @@ def _answer(
     if created and data is not None:  # everything is at hand: no read-back but what the body added
         photos = list(visit.photos.order_by("position")) if data.photos else []
         problems = list(visit.problems.order_by("id")) if data.problems else []
-        out = _out(visit, visit.child, user, photos, problems)
-    else:  # a replay, or a concurrent retry stored it first: read it back whole
-        visit = _read_back(user, visit.pk)
-        out = _stored(visit)
-    detail = "api visit record" if created else "api visit replay"
-    _record_children(user, [(visit.child_id, visit.division_code)], detail)
-    return Status(201 if created else 200, out)
+        # Its access record was written with the visit (record_visit's read_back).
+        return Status(201, _out(visit, visit.child, user, photos, problems))
+    # A replay, or a concurrent retry stored it first: read it back whole.
+    visit = _read_back(user, visit.pk)
+    out = _stored(visit)
+    _record_children(user, [(visit.child_id, visit.division_code)], "api visit replay")
+    return Status(200, out)
 
 
 @router.post(
@@ -386,7 +386,9 @@ def visit_create(request: HttpRequest, payload: VisitIn) -> Status[dict[str, Any
         return _answer(user, existing, False, None)
     data = _visit_input(payload)
     try:
-        visit, created = services.record_visit(actor=user, data=data, digest=digest, looked_up=True)
+        visit, created = services.record_visit(
+            actor=user, data=data, digest=digest, looked_up=True, read_back="api visit record"
+        )
     except (services.VisitConflict, PermissionDeniedError):
         raise
     except CarenetError as exc:
