@@ -100,17 +100,19 @@ def change_statement(
 ) -> rawsql.Statement:
     """The "create" record of a row being inserted by rawsql.insert_with, as a statement to run with it
     (its entity id is the new row's)."""
-    row = ChangeLog(
-        at=timezone.now(),
-        actor=actor,
-        entity=entity,
-        child_id=child_id,
-        division_code=division_code,
-        action="create",
-        changes=changes,
+    return rawsql.insert_statement(
+        ChangeLog,
+        {
+            "at": timezone.now(),
+            "actor": actor.pk,
+            "entity": entity,
+            "entity_id": rawsql.NEW_ID,
+            "child_id": child_id,
+            "division_code": division_code,
+            "action": ChangeLog.Action.CREATE.value,
+            "changes": changes,
+        },
     )
-    row.entity_id = rawsql.NEW_ID  # type: ignore[assignment]
-    return rawsql.insert_statement(ChangeLog, rawsql.values_of(row))
 
 
 def changes_recorded(
@@ -150,15 +152,17 @@ def access_statement(
 ) -> rawsql.Statement:
     """access_recorded as a statement to run with the write whose answer shows the child's data
     (rawsql.insert_with): the data is never sent without its access record, nor the write kept without it."""
-    row = AccessLog(
-        at=timezone.now(),
-        actor=actor,
-        child_id=child_id,
-        division_code=division_code,
-        kind=kind,
-        detail=detail,
+    return rawsql.insert_statement(
+        AccessLog,
+        {
+            "at": timezone.now(),
+            "actor": actor.pk,
+            "child_id": child_id,
+            "division_code": division_code,
+            "kind": kind,
+            "detail": detail,
+        },
     )
-    return rawsql.insert_statement(AccessLog, rawsql.values_of(row))
 
 
 def accesses_recorded(

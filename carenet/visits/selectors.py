@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cache
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
 
-from carenet.accounts.jurisdiction import get_scoped_or_404, scope, under
+from carenet.accounts.jurisdiction import get_scoped_or_404, scope, scope_sql, under
 from carenet.accounts.models import Division, User
-from carenet.visits.models import Visit, VisitSchedule
+from carenet.core import rawsql
+from carenet.problems.models import Problem
+from carenet.registry.models import Child
+from carenet.visits.models import Visit, VisitPhoto, VisitSchedule
 
 
 @dataclass(frozen=True)
@@ -180,3 +185,48 @@ def visit_get(actor: User, pk: int) -> Visit:
     return get_scoped_or_404(
         actor, Visit.objects.select_related("child", "recorded_by", "reviewed_by"), pk=pk
     )
+
+
+# A visit read back whole for its answer, in one query (core.rawsql): every column, the child's name, the
+# recorder's names, and whether it has photos or problems (read only when it has).
+_READ_VISIT = rawsql.Columns(Visit, tuple(f.name for f in Visit._meta.concrete_fields), "v")
+_READ_CHILD = rawsql.Columns(Child, ("id", "name"), "c")
+_READ_RECORDER = rawsql.Columns(User, ("id", "username", "first_name", "last_name"), "u")
+
+
+@cache
+def _read_back_sql(vendor: str) -> str:
+    q = rawsql.quote
+    return (
+        f"SELECT {_READ_VISIT.sql}, {_READ_CHILD.sql}, {_READ_RECORDER.sql}, "
+        f"EXISTS (SELECT 1 FROM {q(VisitPhoto._meta.db_table)} p WHERE p.visit_id = v.id), "
+        f"EXISTS (SELECT 1 FROM {q(Problem._meta.db_table)} r WHERE r.visit_id = v.id) "
+        f"FROM {q(Visit._meta.db_table)} v JOIN {q(Child._meta.db_table)} c ON c.id = v.child_id "
+        f"JOIN {q(User._meta.db_table)} u ON u.id = v.recorded_by_id WHERE v.id = %s AND "
+    )
+
+
+def visit_read_back(actor: User, pk: int) -> tuple[Visit, list[VisitPhoto], list[Problem]] | None:
+    """A visit in the actor's jurisdiction with its child (name only) and recorder attached, its photos
+    (id and position) and its problems, or None: what a replayed POST answers, read in one query when the
+    visit has neither photos nor problems."""
+    where, params = scope_sql(actor, Visit, "v")
+    with rawsql.cursor() as cursor:
+        cursor.execute(_read_back_sql(connection.vendor) + where, [pk, *params])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    n_visit, n_child, n_user = len(_READ_VISIT.fields), len(_READ_CHILD.fields), len(_READ_RECORDER.fields)
+    visit = _READ_VISIT.load(row)
+    visit.child = _READ_CHILD.load(row[n_visit:])
+    visit.recorded_by = _READ_RECORDER.load(row[n_visit + n_child :])
+    has_photos, has_problems = row[n_visit + n_child + n_user :]
+    photos = list(visit.photos.only("id", "visit_id", "position").order_by("position")) if has_photos else []
+    problems = (
+        list(
+            visit.problems.only("id", "visit_id", "category", "severity", "state", "deadline").order_by("id")
+        )
+        if has_problems
+        else []
+    )
+    return visit, photos, problems

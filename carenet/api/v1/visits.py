@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field, field_validator
 
-from carenet.accounts.jurisdiction import get_scoped_or_404, scope, subtree_division_or_404
+from carenet.accounts.jurisdiction import get_scoped_or_404, subtree_division_or_404
 from carenet.accounts.models import Division, User
 from carenet.accounts.permissions import Perm, has_perm
 from carenet.api.v1.common import CHILD_COUNT_CAP, Page, PageParams, fail_closed, paginate, person_name
@@ -270,15 +270,16 @@ def _answerable(qs: QuerySet[Visit]) -> QuerySet[Visit]:
     )
 
 
-def _read_back(user: User, pk: int) -> Visit:
-    """A stored visit read back whole for a replay, through the caller's jurisdiction like every read."""
-    visit = scope(user, _answerable(Visit.objects.all())).filter(pk=pk).first()
-    if visit is None:  # stored by this account, but its child has left the caller's jurisdiction since
+def _read_back(user: User, pk: int) -> dict[str, Any]:
+    """A stored visit's answer, read back through the caller's jurisdiction like every read."""
+    found = selectors.visit_read_back(user, pk)
+    if found is None:  # stored by this account, but its child has left the caller's jurisdiction since
         raise services.VisitConflict(
             _("This visit is already stored, but its child is no longer in your jurisdiction."),
             field="client_id",
         )
-    return visit
+    visit, photos, problems = found
+    return _out(visit, visit.child, visit.recorded_by, photos, problems)
 
 
 def _stored(visit: Visit) -> dict[str, Any]:
@@ -360,9 +361,8 @@ def _answer(
         # Its access record was written with the visit (record_visit's read_back).
         return Status(201, _out(visit, visit.child, user, photos, problems))
     # A replay, or a concurrent retry stored it first: read it back whole.
-    visit = _read_back(user, visit.pk)
-    out = _stored(visit)
-    _record_children(user, [(visit.child_id, visit.division_code)], "api visit replay")
+    out = _read_back(user, visit.pk)
+    _record_children(user, [(out["child"], out["division_code"])], "api visit replay")
     return Status(200, out)
 
 
