@@ -105,11 +105,15 @@ class ReviewState(models.TextChoices):
 
 class Visit(models.Model):
     client_id = models.UUIDField(unique=True, editable=False)
-    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="visits")
+    # No index of their own on child and recorded_by: visit_child_day and visit_recorder_day start with them
+    # (every index is one more write for each visit posted).
+    child = models.ForeignKey(Child, on_delete=models.PROTECT, related_name="visits", db_index=False)
     # The child's village; follows the child when it moves so the new village's staff see its history.
     division_code = models.CharField(max_length=12, editable=False)
     visited_on = models.DateField(_("visit date"))
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     received_at = models.DateTimeField(auto_now_add=True)
     body_hash = models.CharField(max_length=64, editable=False)  # SHA-256 of the canonical request body
 
