@@ -205,6 +205,28 @@ def test_a_role_without_the_right_cannot_record(api, personas, children):
     assert not Visit.objects.exists()
 
 
+def test_the_answer_to_a_posted_visit_is_exactly_a_visit_out(api, personas, children):
+    """The POST answer skips ninja's second validation pass (visits._respond): it must still be exactly the
+    documented VisitOut, first time and replay, with a location, a photo and a problem."""
+    from carenet.api.v1.visits import VisitOut
+
+    sent = body(
+        children.own,
+        location={"latitude": 38.9876543, "longitude": 117.3456789, "accuracy": 12.4},
+        photos=[b64(image())],
+        problems=[_problem("general")],
+    )
+    client = api(personas.director_a)
+    for expected in (201, 200):
+        response = client.post("visits/", sent)
+        assert response.status_code == expected
+        answer = response.json()
+        assert list(answer) == list(VisitOut.model_fields)
+        VisitOut.model_validate(answer)
+        assert len(answer["photos"]) == 1 and len(answer["problems"]) == 1
+        assert answer["location"]["accuracy"] == 12
+
+
 def test_one_visit_costs_a_handful_of_queries(api, personas, children, django_assert_max_num_queries):
     scheduled(children.own, opened=TODAY - dt.timedelta(days=10))
     client = api(personas.director_a)
