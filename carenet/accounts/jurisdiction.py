@@ -8,6 +8,7 @@ outsider cannot even learn that an id is taken.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TypeVar
 
 from django.db import models
@@ -34,6 +35,16 @@ CASELOAD_ROLES = {Role.SOCIAL_WORKER}
 
 def _division_field(model: type[models.Model]) -> str:
     """Each scoped model names the path to the 12-digit division code it is filed under."""
+    try:
+        return _division_fields()[model]
+    except KeyError:
+        raise LookupError(
+            f"{model.__name__} has no jurisdiction rule; add one to jurisdiction._division_fields"
+        ) from None
+
+
+@cache
+def _division_fields() -> dict[type[models.Model], str]:
     from carenet.audit.models import AccessLog, ChangeLog
     from carenet.benefits.models import (
         Application,
@@ -92,15 +103,15 @@ def _division_field(model: type[models.Model]) -> str:
         ListRecord: "dept_list__division_code",
         ScreeningRun: "division_code",
     }
-    try:
-        return fields[model]
-    except KeyError:
-        raise LookupError(
-            f"{model.__name__} has no jurisdiction rule; add one to jurisdiction._division_field"
-        ) from None
+    return fields
 
 
 def _child_field(model: type[models.Model]) -> str | None:
+    return _child_fields().get(model)
+
+
+@cache
+def _child_fields() -> dict[type[models.Model], str]:
     from carenet.benefits.models import Application, BankAccount, Enrolment, PaymentLine
     from carenet.problems.models import Problem, ProblemAction
     from carenet.registry.models import CategoryMembership, Child, ChildDocument, FamilyMember
@@ -120,7 +131,7 @@ def _child_field(model: type[models.Model]) -> str | None:
         Enrolment: "child_id",
         PaymentLine: "child_id",
         BankAccount: "child_id",
-    }.get(model)
+    }
 
 
 # Models with expression indexes on the district (6) and street (9) part of their own division_code.
