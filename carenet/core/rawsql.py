@@ -72,14 +72,16 @@ def quote(name: str) -> str:
 
 
 class Columns:
-    """Some fields of one model, as a SELECT list under an alias and back as (deferred) model instances."""
+    """Some fields of one model, as a SELECT list under an alias (in the order given) and back as values
+    or (deferred) model instances."""
 
     def __init__(self, model: type[M], names: Sequence[str], alias: str) -> None:
         self.model = model
-        wanted = {model._meta.get_field(name).attname for name in names}  # type: ignore[union-attr]
-        # In the model's own field order: Model.from_db reads a partial row in that order.
-        self.fields = [f for f in model._meta.concrete_fields if f.attname in wanted]
-        self.attnames = [f.attname for f in self.fields]  # type: ignore[union-attr]
+        self.fields = [model._meta.get_field(name) for name in names]  # the SELECT list, in this order
+        position = {f.attname: i for i, f in enumerate(model._meta.concrete_fields)}
+        # Model.from_db reads a partial row in the model's own field order.
+        self._order = sorted(range(len(self.fields)), key=lambda i: position[self.fields[i].attname])  # type: ignore[union-attr]
+        self._attnames = [self.fields[i].attname for i in self._order]  # type: ignore[union-attr]
         self.alias = alias
 
     @cached_property
@@ -98,7 +100,8 @@ class Columns:
 
     def load(self, row: Sequence[Any]) -> Any:
         """A model instance from a row whose first columns are these (the other fields stay deferred)."""
-        return self.model.from_db(connection.alias, self.attnames, self.values(row))
+        values = self.values(row)
+        return self.model.from_db(connection.alias, self._attnames, [values[i] for i in self._order])
 
 
 @cache

@@ -15,7 +15,8 @@ from carenet.audit.models import ChangeLog
 from carenet.core import rawsql
 from carenet.visits.models import Visit, VisitSchedule
 
-FIELDS = ("client_id", "visited_on", "met_child", "guardian_present", "latitude", "received_at", "child")
+# Not in the model's field order, on purpose: values() keeps this order, load() sorts it out.
+FIELDS = ("received_at", "client_id", "visited_on", "met_child", "guardian_present", "latitude", "child")
 
 
 def _visit_values(child, user, **over):
@@ -63,6 +64,12 @@ def test_columns_read_a_row_as_the_orm_does(children, personas):
         assert getattr(loaded, attname) == getattr(orm, attname), name
         assert type(getattr(loaded, attname)) is type(getattr(orm, attname)), name
     assert loaded.guardian_present is False  # not 0, on SQLite too
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns.sql} FROM {rawsql.quote(Visit._meta.db_table)} v WHERE v.id = %s", [pk]
+        )
+        values = columns.values(cursor.fetchone())
+    assert values[0] == orm.received_at and values[1] == orm.client_id and values[-1] == orm.child_id
 
 
 def test_insert_with_writes_the_row_and_what_refers_to_it(children, personas):
