@@ -137,6 +137,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# The hot paths' hand-written statements (core.rawsql) are prepared once per PostgreSQL connection: their
+# planning was a large part of each posted visit. Django prepares nothing, for the sake of PgBouncer's
+# transaction pooling before 1.21; behind such a pooler set CARENET_DB_PREPARED_STATEMENTS=0.
+DB_PREPARED_STATEMENTS = envbool("CARENET_DB_PREPARED_STATEMENTS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

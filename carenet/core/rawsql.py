@@ -18,6 +18,7 @@ from functools import cache, cached_property, lru_cache
 from typing import Any, TypeVar
 
 import psycopg
+from django.conf import settings
 from django.db import connection, models, transaction
 
 M = TypeVar("M", bound=models.Model)
@@ -30,8 +31,9 @@ def cursor() -> Iterator[Any]:
     """A cursor for hand-written SQL (placeholders `%s`). On PostgreSQL a psycopg RawCursor on Django's
     connection (same transaction): parameters travel apart from the text (server-side binding), the text is
     turned into `$1, $2 …` once per process instead of being parsed by psycopg on every call (which it
-    does not cache for statements of more than 50 parameters, like a visit's), and a statement run a few
-    times is prepared once per connection. Errors are Django's (IntegrityError and so on), and statements
+    does not cache for statements of more than 50 parameters, like a visit's), and each statement is
+    prepared once per connection (settings.DB_PREPARED_STATEMENTS). Errors are Django's (IntegrityError and so
+    on), and statements
     are logged where Django logs queries (tests count them)."""
     if connection.vendor != "postgresql":
         with connection.cursor() as django_cursor:
@@ -55,11 +57,12 @@ class _PgCursor:
         self._raw = raw
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        prepare = settings.DB_PREPARED_STATEMENTS or None
         if not connection.queries_logged:
-            return self._raw.execute(_numbered(sql), params)
+            return self._raw.execute(_numbered(sql), params, prepare=prepare)
         start = time.monotonic()
         try:
-            return self._raw.execute(_numbered(sql), params)
+            return self._raw.execute(_numbered(sql), params, prepare=prepare)
         finally:
             connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - start:.3f}"})
 
