@@ -32,9 +32,8 @@ def cursor() -> Iterator[Any]:
     connection (same transaction): parameters travel apart from the text (server-side binding), the text is
     turned into `$1, $2 …` once per process instead of being parsed by psycopg on every call (which it
     does not cache for statements of more than 50 parameters, like a visit's), and each statement is
-    prepared once per connection (settings.DB_PREPARED_STATEMENTS). Errors are Django's (IntegrityError and so
-    on), and statements
-    are logged where Django logs queries (tests count them)."""
+    prepared once per connection (settings.DB_PREPARED_STATEMENTS). Errors are Django's (IntegrityError
+    and so on), and statements are logged where Django logs queries (tests count them)."""
     if connection.vendor != "postgresql":
         with connection.cursor() as django_cursor:
             yield django_cursor
