@@ -118,8 +118,8 @@ os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_c
 def post_worker_init(worker: Any) -> None:
     """Once a worker has loaded Django and the app, move everything alive now out of the garbage
     collector's reach (gc.freeze): those objects live as long as the worker, and without this every full
-    collection walks all of them again, a pause of a few dozen milliseconds in the middle of some request
-    (seen as the slowest reads of bench/visits_bench.py)."""
+    collection walks all of them again, a pause in the middle of whichever request triggers it. (The
+    benchmark's machine varies too much to show the effect either way.)"""
     import gc
 
     gc.collect()

@@ -143,3 +143,14 @@ def test_update_and_delete_statements(children):
     assert changed == 1 and VisitSchedule.objects.get(child=child).interval_days == 90
     assert rawsql.execute(rawsql.delete_statement(VisitSchedule, child.pk)) == 1
     assert not VisitSchedule.objects.exists()
+
+
+@pytest.mark.parametrize("prepared", [True, False])
+def test_statements_run_with_and_without_preparing(children, personas, settings, prepared):
+    settings.DB_PREPARED_STATEMENTS = prepared
+    for _ in range(3):  # the same text again: prepared once on PostgreSQL, then reused
+        pk = rawsql.insert(Visit, _visit_values(children.own, personas.director_a))
+        with rawsql.cursor() as cursor:
+            cursor.execute(f"SELECT client_id FROM {rawsql.quote(Visit._meta.db_table)} WHERE id = %s", [pk])
+            assert cursor.fetchone() is not None
+    assert Visit.objects.count() == 3
