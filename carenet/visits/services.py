@@ -313,8 +313,8 @@ def _store(
     from carenet.problems import services as problems
 
     child = context.child
-    # The visit, its change record, its schedule change (and the record of its reading) in one write (one round trip on PostgreSQL);
-    # every column the ORM would write (defaults included), under the same conversions.
+    # The visit, its change record, its schedule change (and the record of its reading) in one write, one
+    # round trip on PostgreSQL; every column the ORM would write (defaults included), converted as it would.
     then = [
         events.change_statement(
             actor=actor,
