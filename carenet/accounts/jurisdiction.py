@@ -5,7 +5,7 @@ A user sees the records under their own division (the division code is a materia
 them. Anything else does not exist for them: `get_scoped_or_404` raises Http404, never 403, so an
 outsider cannot even learn that an id is taken.
 
-The few hot paths written in SQL by hand (core.rawsql: a visit posted from a phone, the token check) use
+The few hot paths written in SQL by hand (core.rawsql: a visit posted from a phone, and read back) use
 `scope_sql`, the same decision (`_rule`) as an SQL condition; a test proves both select the same rows.
 """
 
