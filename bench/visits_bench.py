@@ -96,6 +96,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--replays", type=float, default=0.05, help="share of posts that replay an earlier body")
     p.add_argument("--photos", type=float, default=0.1, help="share of new visits carrying one photo")
     p.add_argument("--problems", type=float, default=0.02, help="share of new visits raising a problem")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run the posting load this many times on the same server (each with its warm-up) and summarise:"
+        " this machine's speed varies by up to 2x within minutes, one run says little",
+    )
     p.add_argument("--reads", type=int, default=20, help="timed calls per read case")
     p.add_argument("--no-load", action="store_true", help="skip the posting load (reads only)")
     p.add_argument(
@@ -764,10 +771,14 @@ def cpu_report(load: LoadResult) -> None:
     )
 
 
+def met(load: LoadResult) -> bool:
+    return load.created / load.seconds >= TARGET_RATE and pct(load.latencies, 0.99) < TARGET_P99_MS
+
+
 def report(
     info: dict[str, str],
     args: argparse.Namespace,
-    load: LoadResult | None,
+    loads: list[LoadResult],
     reads: list[ReadResult],
     ceiling: LoadResult | None = None,
 ) -> None:
@@ -779,13 +790,14 @@ def report(
         f"--worker-connections {args.worker_connections or -(-args.clients // args.workers)}, DEBUG off, access log on"
     )
     print(f"{'clients':>11}: {'a new connection per request' if args.close else 'keep-alive connections'}")
-    if load is not None:
+    for number, load in enumerate(loads, 1):
         lat = load.latencies
         rate = load.created / load.seconds
         replay_rate = load.replays / load.seconds
         offered = f"offered {args.rate:.0f} req/s (Poisson)" if args.rate else "closed loop"
+        run = f" (run {number} of {len(loads)})" if len(loads) > 1 else ""
         print(
-            f"\nPOST /api/v1/visits/  {args.clients} clients, {offered}, {args.warmup:.0f} s warm-up + "
+            f"\nPOST /api/v1/visits/{run}  {args.clients} clients, {offered}, {args.warmup:.0f} s warm-up + "
             f"{args.duration:.0f} s timed, {args.photos:.0%} with a photo, {args.replays:.0%} replays"
         )
         print(
@@ -798,12 +810,20 @@ def report(
         )
         print(f"  status: {dict(sorted(load.statuses.items()))}")
         cpu_report(load)
-        ok = rate >= TARGET_RATE and pct(lat, 0.99) < TARGET_P99_MS
         print(
-            f"  target ≥ {TARGET_RATE:.0f} visits/s with p99 < {TARGET_P99_MS:.0f} ms: {'MET' if ok else 'MISSED'}"
+            f"  target ≥ {TARGET_RATE:.0f} visits/s with p99 < {TARGET_P99_MS:.0f} ms: "
+            f"{'MET' if met(load) else 'MISSED'}"
         )
         for e in load.errors:
             print(f"  error sample: {e}")
+    if len(loads) > 1:
+        rates = [load.created / load.seconds for load in loads]
+        p99s = [pct(load.latencies, 0.99) for load in loads]
+        print(
+            f"\n{len(loads)} runs: visits/s min {min(rates):.1f}  median {statistics.median(rates):.1f}  "
+            f"max {max(rates):.1f}; p99 ms min {min(p99s):.1f}  median {statistics.median(p99s):.1f}  "
+            f"max {max(p99s):.1f}; target met in {sum(met(load) for load in loads)} of {len(loads)}"
+        )
     if ceiling is not None:
         lat = ceiling.latencies
         print(
@@ -851,11 +871,15 @@ def main() -> None:
 
     connections.close_all()
     server = start_server(args, media)
-    load = ceiling = None
+    loads: list[LoadResult] = []
+    ceiling = None
     try:
-        if not args.no_load:
-            log(f"load: {args.clients} clients, {args.warmup:.0f} s warm-up + {args.duration:.0f} s …")
-            load = asyncio.run(run_load(directors, args, server.pid))
+        for number in range(0 if args.no_load else max(1, args.repeat)):
+            log(
+                f"load {number + 1}/{args.repeat}: {args.clients} clients, {args.warmup:.0f} s warm-up + "
+                f"{args.duration:.0f} s …"
+            )
+            loads.append(asyncio.run(run_load(directors, args, server.pid)))
         if args.ceiling:
             log("ceiling: GET /api/v1/me …")
             ceiling = asyncio.run(run_load(directors, args, server.pid, probe="/api/v1/me"))
@@ -866,7 +890,7 @@ def main() -> None:
     selector_timings(reads, users, args)
     if args.explain:
         explain(users)
-    report(info, args, load, reads, ceiling)
+    report(info, args, loads, reads, ceiling)
     kept = Path(tempfile.gettempdir()) / "carenet-visits-bench-server.log"
     shutil.copy(Path(media) / "server.log", kept)
     print(f"\nserver log: {kept}")
