@@ -187,6 +187,16 @@ def visit_get(actor: User, pk: int) -> Visit:
     )
 
 
+def answer_photos(qs: QuerySet[VisitPhoto]) -> QuerySet[VisitPhoto]:
+    """A visit's photos as its answer lists them (ids, in order): for a prefetch or a related manager."""
+    return qs.only("id", "visit_id", "position").order_by("position")
+
+
+def answer_problems(qs: QuerySet[Problem]) -> QuerySet[Problem]:
+    """A visit's problems as its answer lists them."""
+    return qs.only("id", "visit_id", "category", "severity", "state", "deadline").order_by("id")
+
+
 # A visit read back whole for its answer, in one query (core.rawsql): every column, the child's name, the
 # recorder's names, and whether it has photos or problems (read only when it has).
 _READ_VISIT = rawsql.Columns(Visit, tuple(f.name for f in Visit._meta.concrete_fields), "v")
@@ -221,12 +231,6 @@ def visit_read_back(actor: User, pk: int) -> tuple[Visit, list[VisitPhoto], list
     visit.child = _READ_CHILD.load(row[n_visit:])
     visit.recorded_by = _READ_RECORDER.load(row[n_visit + n_child :])
     has_photos, has_problems = row[n_visit + n_child + n_user :]
-    photos = list(visit.photos.only("id", "visit_id", "position").order_by("position")) if has_photos else []
-    problems = (
-        list(
-            visit.problems.only("id", "visit_id", "category", "severity", "state", "deadline").order_by("id")
-        )
-        if has_problems
-        else []
-    )
+    photos = list(answer_photos(visit.photos.all())) if has_photos else []
+    problems = list(answer_problems(visit.problems.all())) if has_problems else []
     return visit, photos, problems

@@ -24,7 +24,6 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as ModelValidationError
 from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.urls import reverse
@@ -289,15 +288,8 @@ def _stored(visit: Visit) -> dict[str, Any]:
 
 def _with_related(qs: QuerySet[Visit]) -> QuerySet[Visit]:
     return qs.prefetch_related(
-        Prefetch(
-            "photos", queryset=VisitPhoto.objects.only("id", "visit_id", "position").order_by("position")
-        ),
-        Prefetch(
-            "problems",
-            queryset=Problem.objects.only(
-                "id", "visit_id", "category", "severity", "state", "deadline"
-            ).order_by("id"),
-        ),
+        Prefetch("photos", queryset=selectors.answer_photos(VisitPhoto.objects.all())),
+        Prefetch("problems", queryset=selectors.answer_problems(Problem.objects.all())),
     )
 
 
@@ -356,8 +348,8 @@ def _answer(
     request: HttpRequest, user: User, visit: Visit, created: bool, data: services.VisitInput | None
 ) -> HttpResponse:
     if created and data is not None:  # everything is at hand: no read-back but what the body added
-        photos = list(visit.photos.order_by("position")) if data.photos else []
-        problems = list(visit.problems.order_by("id")) if data.problems else []
+        photos = list(selectors.answer_photos(visit.photos.all())) if data.photos else []
+        problems = list(selectors.answer_problems(visit.problems.all())) if data.problems else []
         # Its access record was written with the visit (record_visit's read_back).
         return _respond(request, 201, _out(visit, visit.child, user, photos, problems))
     # A replay, or a concurrent retry stored it first: read it back whole.
@@ -404,9 +396,6 @@ def visit_create(request: HttpRequest, payload: VisitIn) -> HttpResponse:
         error = FieldError(exc.field or "", exc.message)
         error.loc = _loc(exc.field) if exc.field else ["body"]
         raise error from exc
-    except ModelValidationError as exc:  # the schema should make this unreachable; never a 500 if it is not
-        field, messages = next(iter(exc.message_dict.items()))
-        raise FieldError(field, " ".join(messages)) from exc
     return _answer(request, user, visit, created, data)
 
 
@@ -455,8 +444,8 @@ def visit_get(request: HttpRequest, visit_id: int) -> dict[str, Any]:
         visit,
         visit.child,
         visit.recorded_by,
-        list(visit.photos.only("id", "visit_id", "position").order_by("position")),
-        list(visit.problems.order_by("id")),
+        list(selectors.answer_photos(visit.photos.all())),
+        list(selectors.answer_problems(visit.problems.all())),
     )
     _record_children(user, [(visit.child_id, visit.division_code)], "api visit")
     return out
