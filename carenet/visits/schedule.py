@@ -175,14 +175,9 @@ def after_visit(
     due = compute_due(categories, last, rules.intervals(child.division_code))
     if due is None:
         return rawsql.delete_statement(VisitSchedule, child.pk) if scheduled else None
-    values = {
-        "division_code": child.division_code,
-        "interval_days": due.interval_days,
-        "category": due.category,
-        "last_visit_on": last,
-        "next_due_on": due.next_due_on,
-        "updated_at": timezone.now(),
-    }
+    row = _row(child.pk, child.division_code, due, last)
+    row.updated_at = timezone.now()  # as auto_now would
+    values = rawsql.values_of(row)  # every column but the primary key, the child
     if scheduled:
         return rawsql.update_statement(VisitSchedule, child.pk, values)
     return rawsql.insert_statement(VisitSchedule, {"child": child.pk, **values})
