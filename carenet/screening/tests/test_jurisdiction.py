@@ -123,3 +123,26 @@ def test_roles_without_review_cannot_decide(city, personas, who):
     kid.refresh_from_db()
     assert finding.state == FindingState.OPEN
     assert kid.status == ChildStatus.ACTIVE
+
+
+def test_a_duplicate_pair_across_districts_shows_only_the_readers_own_child(city, personas, client):
+    from django.urls import reverse
+
+    first = make_child(city.village_d, "张小明")  # 和平区: another district
+    first.address = "劝业场街1号"
+    first.save()
+    again = make_child(city.village_a, "张小明", id_number="")  # 津南区: the specialist's own
+    again.birth_date, again.address = first.birth_date, first.address
+    again.save()
+    done(run())
+    [finding] = findings(Rule.DUPLICATE_CHILD)
+    assert (finding.child, finding.other_child) == (again, first)
+
+    client.force_login(personas.district_specialist)
+    page = client.get(reverse("web:screening_finding_detail", args=[finding.pk])).content.decode()
+    assert "津南区/双港镇/A村" in page  # the specialist's own child is shown
+    assert "和平区" not in page  # the other district's child is not
+
+    client.force_login(personas.city_admin)
+    page = client.get(reverse("web:screening_finding_detail", args=[finding.pk])).content.decode()
+    assert "和平区" in page and "津南区/双港镇/A村" in page  # the city sees both

@@ -15,15 +15,24 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from carenet.accounts.jurisdiction import scope
+from carenet.accounts.jurisdiction import get_scoped_or_404, scope
 from carenet.accounts.permissions import Perm, has_perm
 from carenet.audit import events
 from carenet.audit.models import ChangeLog
 from carenet.core import idnumber
 from carenet.core.errors import CarenetError, RowErrors
-from carenet.registry.models import CategoryMembership, PersonStatus
+from carenet.registry.models import CategoryMembership, Child, PersonStatus
 from carenet.screening import decide, imports, runs
-from carenet.screening.models import DeptList, Finding, FindingState, ListKind, Rule, RunState, ScreeningRun
+from carenet.screening.models import (
+    DeptList,
+    Finding,
+    FindingState,
+    ListKind,
+    ListRecord,
+    Rule,
+    RunState,
+    ScreeningRun,
+)
 from carenet.screening.rules import Proposal
 from carenet.web.forms import VillageField, apply_error
 from carenet.web.views.common import paginate, require
@@ -145,17 +154,14 @@ def list_import(request: HttpRequest) -> HttpResponse:
 
 
 def _list_or_404(request: HttpRequest, pk: int) -> DeptList:
-    try:
-        return scope(request.user, DeptList.objects.select_related("imported_by")).get(pk=pk)
-    except DeptList.DoesNotExist as exc:
-        raise Http404 from exc
+    return get_scoped_or_404(request.user, DeptList.objects.select_related("imported_by"), pk=pk)
 
 
 @require(Perm.SCREENING_IMPORT)
 def list_detail(request: HttpRequest, pk: int) -> HttpResponse:
     dept_list = _list_or_404(request, pk)
     page = paginate(
-        dept_list.records.all(),
+        scope(request.user, ListRecord.objects.filter(dept_list=dept_list)),
         request.GET.get("page") if str(request.GET.get("page", "")).isdigit() else 1,
         size=50,
     )
@@ -217,15 +223,12 @@ def run_start(request: HttpRequest) -> HttpResponse:
 
 @require(Perm.SCREENING_IMPORT)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        run = scope(request.user, ScreeningRun.objects.select_related("requested_by")).get(pk=pk)
-    except ScreeningRun.DoesNotExist as exc:
-        raise Http404 from exc
+    run = get_scoped_or_404(request.user, ScreeningRun.objects.select_related("requested_by"), pk=pk)
     context = {
         "run": run,
         "stage": stage_label(run),
         "active": run.state in (RunState.QUEUED, RunState.RUNNING),
-        "lists": run.lists.all(),
+        "lists": scope(request.user, run.lists.all()),
     }
     if request.headers.get("HX-Request"):
         return render(request, "web/screening/_run_progress.html", context)
@@ -295,28 +298,38 @@ def _record_side(record: Any) -> dict[str, Any] | None:
 
 
 def _finding_or_404(request: HttpRequest, pk: int) -> Finding:
-    try:
-        return scope(
-            request.user,
-            Finding.objects.select_related(
-                "child__division",
-                "member",
-                "record__dept_list",
-                "other_record__dept_list",
-                "other_child__division",
-                "decided_by",
-                "application",
-                "problem",
-            ),
-        ).get(pk=pk)
-    except Finding.DoesNotExist as exc:
-        raise Http404 from exc
+    return get_scoped_or_404(
+        request.user,
+        Finding.objects.select_related(
+            "child__division",
+            "member",
+            "record__dept_list",
+            "other_record__dept_list",
+            "other_child__division",
+            "decided_by",
+            "application",
+            "problem",
+        ),
+        pk=pk,
+    )
+
+
+def _visible_children(request: HttpRequest, finding: Finding) -> set[int]:
+    """Which of the finding's children (its child, the other child of a pair, the member's child) the reader
+    may see: a duplicate found by a city run can pair a child of this district with one of another, and a
+    child may have moved since the run; what is out of jurisdiction stays out of sight."""
+    member_child = finding.member.child_id if finding.member is not None else None
+    ids = [i for i in (finding.child_id, finding.other_child_id, member_child) if i is not None]
+    return set(scope(request.user, Child.objects.filter(pk__in=ids)).values_list("pk", flat=True))
 
 
 def _detail_context(request: HttpRequest, finding: Finding, form: DecideForm | None = None) -> dict[str, Any]:
-    child = finding.child
+    visible = _visible_children(request, finding)
+    child = finding.child if finding.child_id in visible else None
+    other_child = finding.other_child if finding.other_child_id in visible else None
+    member = finding.member if finding.member is not None and finding.member.child_id in visible else None
     categories = (
-        list(CategoryMembership.objects.filter(child=child, end_date__isnull=True))
+        list(scope(request.user, CategoryMembership.objects.filter(child=child, end_date__isnull=True)))
         if child is not None
         else []
     )
@@ -324,7 +337,7 @@ def _detail_context(request: HttpRequest, finding: Finding, form: DecideForm | N
     if form is None:
         form = DecideForm(user=request.user, needs_village=needs_village)
     history = (
-        ChangeLog.objects.filter(entity="finding", entity_id=finding.pk)
+        scope(request.user, ChangeLog.objects.filter(entity="finding", entity_id=finding.pk))
         .select_related("actor")
         .order_by("at", "id")
     )
@@ -332,11 +345,11 @@ def _detail_context(request: HttpRequest, finding: Finding, form: DecideForm | N
     return {
         "finding": finding,
         "child": child,
-        "member": finding.member,
-        "member_id_masked": idnumber.mask(finding.member.id_number) if finding.member else "",
+        "member": member,
+        "member_id_masked": idnumber.mask(member.id_number) if member else "",
         "child_id_masked": idnumber.mask(child.id_number) if child else "",
-        "other_child": finding.other_child,
-        "other_child_id_masked": idnumber.mask(finding.other_child.id_number) if finding.other_child else "",
+        "other_child": other_child,
+        "other_child_id_masked": idnumber.mask(other_child.id_number) if other_child else "",
         "categories": categories,
         "left": _record_side(finding.record),
         "trigger": _record_side(finding.other_record),
