@@ -19,7 +19,7 @@ from carenet.problems.models import ProblemCategory, Severity
 from carenet.registry import services as registry
 from carenet.registry.models import ArchiveReason, Child, ChildStatus, PersonStatus
 from carenet.screening.models import Finding, FindingState, Rule
-from carenet.screening.rules import Proposal
+from carenet.screening.rules import PARENT_RULES, Proposal
 
 MAX_NOTE = 300
 
@@ -132,13 +132,7 @@ def confirm(
 
 def _apply(actor: User, f: Finding, village: Division | None, id_number: str) -> str:
     source = _source_text(f)
-    if f.rule in (
-        Rule.PARENT_DIED,
-        Rule.PARENT_IMPRISONED,
-        Rule.PARENT_REHAB,
-        Rule.PARENT_RELEASED,
-        Rule.PARENT_DISABLED,
-    ):
+    if f.rule in PARENT_RULES:
         member = f.member
         record = f.record
         status = f.evidence.get("status") or PersonStatus.ALIVE
@@ -220,21 +214,16 @@ def _register(actor: User, f: Finding, village: Division | None, id_number: str)
     record = f.record
     number = id_number or record.id_number
     birth = record.birth_date
-    try:
-        child = registry.child_register(
-            actor=actor,
-            division=village,
-            id_number=number,
-            name=record.name,
-            sex=record.sex,
-            birth_date=birth,
-            address=record.address,
-            notes=_source_text(f),
-        )
-    except CarenetError as exc:
-        if exc.field == "id_number":
-            raise CarenetError(exc.message, field="id_number") from exc
-        raise
+    child = registry.child_register(
+        actor=actor,
+        division=village,
+        id_number=number,
+        name=record.name,
+        sex=record.sex,
+        birth_date=birth,
+        address=record.address,
+        notes=_source_text(f),
+    )
     f.child = child
     done = [_("Child %(id)s registered") % {"id": child.pk}]
     done.append(_file(actor, f, child, ApplicationKind.OPEN))

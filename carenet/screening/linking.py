@@ -105,7 +105,8 @@ def registry(division_code: str) -> Registry:
 
     for child in children.values():
         add(f"c{child.pk}", child.name, child.sex, _iso(child.birth_date), child.id_number, child.address)
-    members = FamilyMember.objects.filter(child_id__in=list(children)).order_by("id")
+    # The relatives of those same children, by the division rather than a list of every child's id.
+    members = under(FamilyMember.objects.all(), division_code, "child__division_code").order_by("id")
     people: dict[str, list[FamilyMember]] = {}
     parents: dict[int, list[FamilyMember]] = {}
     by_key: dict[str, str] = {}

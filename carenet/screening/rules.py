@@ -61,6 +61,8 @@ EVENT_RULES = {
     ListKind.DISABILITY: (S.SEVERELY_DISABLED, Rule.PARENT_DISABLED),
     ListKind.PRISON_OUT: (S.ALIVE, Rule.PARENT_RELEASED),
 }
+EVENT_KINDS = frozenset(EVENT_RULES)  # the lists that report an event about a person
+PARENT_RULES = frozenset(rule for _status, rule in EVENT_RULES.values())  # findings about a child's parent
 
 
 class Proposal:
@@ -407,15 +409,10 @@ def new_candidates(
         by_household[record.household_no].append(
             (record, got[0] if got else S.ALIVE, got[1] if got else None)
         )
-    linked_events = {int(link.ref_id) for link in event_links.values()}
     for record in events:
         # A parent cancelled from the extract (dead) appears only in the event list, with the household number.
-        if (
-            record.household_no in by_household
-            and record.relation
-            and record.pk not in {r.pk for r, _s, _e in by_household[record.household_no]}
-        ):
-            if record.pk in event_links and int(event_links[record.pk].ref_id) in linked_events:
+        if record.household_no in by_household and record.relation:
+            if record.pk in event_links:
                 continue  # the same person as an extract member: counted there
             new = _status_of(record, today)
             if new is not None:

@@ -43,14 +43,6 @@ from carenet.screening.rules import Draft
 
 log = logging.getLogger(__name__)
 STALE = dt.timedelta(minutes=5)
-EVENT_KINDS = {
-    ListKind.DEATH,
-    ListKind.HUKOU_CANCEL,
-    ListKind.PRISON_IN,
-    ListKind.PRISON_OUT,
-    ListKind.REHAB,
-    ListKind.DISABILITY,
-}
 _thread_lock = threading.Lock()
 _thread: threading.Thread | None = None
 
@@ -88,16 +80,15 @@ def enqueue(*, actor: User | None, list_ids: Iterable[int] | None = None) -> Scr
 
 
 def kick() -> None:
-    """Have the queued runs executed, the way CARENET_SCREENING_RUNNER says."""
-    mode = settings.SCREENING_RUNNER
-    if mode == "inline":
-        run_pending()
-    elif mode == "thread":
-        global _thread
-        with _thread_lock:
-            if _thread is None or not _thread.is_alive():
-                _thread = threading.Thread(target=_thread_main, name="carenet-screening", daemon=True)
-                _thread.start()
+    """After a run is queued (not inline): with the `thread` runner, make sure the background thread is
+    running; with `worker`, `carenet screen worker` finds the run by itself."""
+    if settings.SCREENING_RUNNER != "thread":
+        return
+    global _thread
+    with _thread_lock:
+        if _thread is None or not _thread.is_alive():
+            _thread = threading.Thread(target=_thread_main, name="carenet-screening", daemon=True)
+            _thread.start()
 
 
 def _thread_main() -> None:
@@ -216,7 +207,7 @@ def _drafts(run: ScreeningRun) -> list[Draft]:
             registry_links.update(links)
         if dept_list.kind == ListKind.DIBAO:
             drafts += rules.dibao_children(records, links, run.division_code, today, districts)
-        if dept_list.kind in EVENT_KINDS:
+        if dept_list.kind in rules.EVENT_KINDS:
             events_all += records
     progress.step("households")
     if households and events_all and household_records:
