@@ -21,6 +21,7 @@ from django.db import connection
 
 from carenet.core import crypto, pinyin
 from carenet.core.bulk import TableLoader, indexes_after_load, next_pk, reset_sequences
+from carenet.core.dates import age_on
 from carenet.demo import idgen, names
 from carenet.demo.families import ChildPlan, HouseholdMaker, HouseholdPlan, Member, Rates, Situation
 from carenet.demo.places import DISTRICTS, Setting, Street, Village
@@ -381,7 +382,7 @@ class RowMaker:
         return next((m.phone for m in plan.members if m.phone), "")
 
     def _school(self, ctx: VillageContext, birth: dt.date) -> tuple[str, str]:
-        age = self.today.year - birth.year - ((self.today.month, self.today.day) < (birth.month, birth.day))
+        age = age_on(birth, self.today)
         stage = next(label for limit, label in _SCHOOL_STAGES if age < limit)
         if not stage:
             return "", ""

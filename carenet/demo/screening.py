@@ -21,20 +21,11 @@ import polars as pl
 
 from carenet.demo import names
 from carenet.demo.idgen import compose
+from carenet.linkage.normalise import split_name
+from carenet.linkage.synth import HOMOPHONES
+from carenet.linkage.synth.damage import homophone_of
 from carenet.registry.models import Child, ChildStatus, FamilyMember, PersonStatus, Relationship
 
-HOMOPHONES = {
-    "伟": "玮",
-    "丽": "莉",
-    "静": "靜",
-    "军": "君",
-    "华": "桦",
-    "明": "铭",
-    "红": "宏",
-    "平": "萍",
-    "芳": "方",
-    "涛": "韬",
-}
 DEPARTMENTS = {
     "death": "市公安局（死亡人员）",
     "hukou_cancel": "市公安局（户籍注销）",
@@ -60,10 +51,11 @@ def _fmt_date(rng: random.Random, day: dt.date) -> str:
 
 
 def _damage_name(rng: random.Random, name: str) -> str:
-    if rng.random() < 0.3:
-        for a, b in HOMOPHONES.items():
-            if a in name:
-                return name.replace(a, b, 1)
+    """Three names in ten copied with a homophone (张伟 → 张玮), as linkage's synthetic lists damage them."""
+    if rng.random() < 0.3 and any(c in HOMOPHONES for c in name):
+        surname, _given = split_name(name)
+        # Uyghur names (阿依古丽·买买提) have no surname in front: every character is the given name's.
+        return homophone_of(name, 0 if surname is None or "·" in name else len(surname), rng)
     return name
 
 
@@ -380,7 +372,6 @@ def department_lists(directory: Path, today: dt.date, seed: int = 11) -> list[tu
 
 def demo_screening(*, log: Callable[[str], None] = lambda _msg: None) -> str:
     """Write the demo's department lists, import them as the city and run a screening of them all."""
-    from django.conf import settings
     from django.utils import timezone
 
     from carenet.screening import imports, runs
@@ -396,11 +387,6 @@ def demo_screening(*, log: Callable[[str], None] = lambda _msg: None) -> str:
                 content=path.read_bytes(),
                 department=department,
             )
-    mode = settings.SCREENING_RUNNER
-    settings.SCREENING_RUNNER = "inline"
-    try:
-        run = runs.enqueue(actor=None)
-    finally:
-        settings.SCREENING_RUNNER = mode
+    run = runs.enqueue(actor=None, runner="inline")
     log(f"  screening: run {run.pk} {run.state}, {run.created} findings")
     return f"{run.created} findings"

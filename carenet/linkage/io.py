@@ -34,17 +34,20 @@ def read(path: str | Path, *, mapping: dict[str, str] | None = None, strict: boo
     return canonical(df, mapping=mapping, source=Path(path).name)
 
 
-def read_raw(path: str | Path) -> pl.DataFrame:
-    """The file's table as it is (every column text for CSV and XLSX), or ListError naming the file."""
+def read_raw(path: str | Path, *, content: bytes | None = None) -> pl.DataFrame:
+    """The file's table as it is (every column text for CSV and XLSX), or ListError naming the file. With
+    `content` (the file's bytes, already in memory: an upload) the table is read from them, and `path` only
+    names the file and its format."""
     path = Path(path)
     suffix = path.suffix.lower()
+    source: Path | io.BytesIO = path if content is None else io.BytesIO(content)
     try:
         if suffix == ".parquet":
-            df = pl.read_parquet(path)
+            df = pl.read_parquet(source)
         elif suffix in (".xlsx", ".xlsm"):
-            df = _read_xlsx(path)
+            df = _read_xlsx(source, path.name)
         elif suffix in (".csv", ".txt"):
-            df = _read_csv(path)
+            df = _read_csv(path.read_bytes() if content is None else content, path.name)
         else:
             raise ListError(f"{path.name}: unknown format {suffix or '(none)'}; use CSV, XLSX or Parquet")
     except ListError:
@@ -61,8 +64,8 @@ def headers(path: str | Path) -> list[str]:
     if suffix == ".parquet":
         return [str(c).strip() for c in pl.read_parquet_schema(path)]
     if suffix in (".xlsx", ".xlsm"):
-        return [str(c).strip() for c in _read_xlsx(path, header_only=True).columns]
-    return [str(c).strip() for c in _read_csv(path).columns]
+        return [str(c).strip() for c in _read_xlsx(path, path.name, header_only=True).columns]
+    return [str(c).strip() for c in _read_csv(path.read_bytes(), path.name).columns]
 
 
 def _cell_text(value: object) -> str | None:
@@ -78,19 +81,19 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def _read_xlsx(path: Path, *, header_only: bool = False) -> pl.DataFrame:
+def _read_xlsx(source: Path | io.BytesIO, name: str, *, header_only: bool = False) -> pl.DataFrame:
     """The first sheet, every cell as text (openpyxl, read-only: a 100,000-row roll streams)."""
     import openpyxl  # only for spreadsheets: a fifth of a second at start-up otherwise
 
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    book = openpyxl.load_workbook(source, read_only=True, data_only=True)
     try:
         rows = book.worksheets[0].iter_rows(values_only=True)
         header = next(rows, None)
         if header is None:
-            raise ListError(f"{path.name}: the first sheet is empty")
+            raise ListError(f"{name}: the first sheet is empty")
         names = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header)]
         if len(set(names)) != len(names):
-            raise ListError(f"{path.name}: two columns have the same header")
+            raise ListError(f"{name}: two columns have the same header")
         columns: list[list[str | None]] = [[] for _ in names]
         if not header_only:
             for row in rows:
@@ -101,8 +104,7 @@ def _read_xlsx(path: Path, *, header_only: bool = False) -> pl.DataFrame:
     return pl.DataFrame({n: pl.Series(n, c, dtype=pl.Utf8) for n, c in zip(names, columns, strict=True)})
 
 
-def _read_csv(path: Path) -> pl.DataFrame:
-    raw = path.read_bytes()
+def _read_csv(raw: bytes, name: str) -> pl.DataFrame:
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             text = raw.decode(encoding)
@@ -110,7 +112,7 @@ def _read_csv(path: Path) -> pl.DataFrame:
         except UnicodeDecodeError:
             continue
     else:
-        raise ListError(f"{path.name}: neither UTF-8 nor GBK text")
+        raise ListError(f"{name}: neither UTF-8 nor GBK text")
     return pl.read_csv(io.StringIO(text), infer_schema=False)
 
 

@@ -8,7 +8,7 @@ from django.db.models.functions import Substr
 from django.utils.translation import gettext_lazy as _
 
 from carenet.accounts.models import Division
-from carenet.core import crypto, idnumber
+from carenet.core import crypto, dates, idnumber
 
 ID_PURPOSE = "id_number"
 
@@ -155,8 +155,7 @@ class Child(models.Model):
         return idnumber.mask(self.id_number)
 
     def age_on(self, day: dt.date) -> int:
-        years = day.year - self.birth_date.year
-        return years - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
+        return dates.age_on(self.birth_date, day)
 
 
 class Relationship(models.TextChoices):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -304,18 +303,15 @@ def import_list(
             % {"date": timezone.localtime(earlier.imported_at).date().isoformat(), "id": earlier.pk},
             field="file",
         )
-    suffix = Path(filename).suffix.lower() or ".csv"
-    with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
-        handle.write(content)
-        handle.flush()
-        try:
-            df = list_io.read_raw(handle.name)
-        except list_io.ListError as exc:
-            message = str(exc).split(": ", 1)[-1]
-            raise CarenetError(
-                _("%(file)s cannot be read: %(why)s") % {"file": Path(filename).name, "why": message},
-                field="file",
-            ) from exc
+    name = Path(filename).name
+    as_read = name if Path(name).suffix else f"{name or 'list'}.csv"  # a name without a suffix: CSV
+    try:
+        df = list_io.read_raw(as_read, content=content)  # from the bytes in hand: no second copy on disk
+    except list_io.ListError as exc:
+        message = str(exc).removeprefix(f"{as_read}: ")
+        raise CarenetError(
+            _("%(file)s cannot be read: %(why)s") % {"file": name, "why": message}, field="file"
+        ) from exc
     parsed = parse(df, kind)
     if parsed.errors:
         raise RowErrors(
@@ -333,7 +329,7 @@ def import_list(
                 list_date=list_date,
                 department=department.strip()[:100],
                 division_code=division_code,
-                original_name=Path(filename).name[:200],
+                original_name=name[:200],
                 stored_file=stored,
                 sha256=sha,
                 size=len(content),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from carenet.core import crypto
@@ -91,8 +92,10 @@ class ListRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.dept_list_id}:{self.row}"
 
-    @property
+    @cached_property
     def id_number(self) -> str:
+        # Decrypted once per loaded record: a run reads it to link the list, to link it again as a household
+        # extract or event list, and in the rules (age, routing). Records are never edited after the import.
         return crypto.decrypt(self.id_number_enc, purpose=ID_PURPOSE)
 
 

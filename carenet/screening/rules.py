@@ -2,7 +2,9 @@
 
 Each rule returns Drafts; the run saves them (runs.save). A draft's `key` names what it is about, stable from
 one run and one month's list to the next; its `evidence` is what the rule saw, and the hash of it decides
-whether a dismissed finding comes back.
+whether a dismissed finding comes back. Its `division_code` is where the finding is filed, always inside the
+division that ran the screening: a registered child's village (the registry is read under that division),
+`route` for a person not in the registry, `_child_route` for a child the payments name.
 
 Eligibility follows the national definitions: an orphan has lost both parents (dead or declared missing); a
 de-facto unsupported child (事实无人抚养儿童) has two parents each dead, missing, imprisoned, in compulsory
@@ -24,6 +26,7 @@ from django.db.models import Count
 from carenet.accounts.jurisdiction import under
 from carenet.accounts.models import Division, DivisionLevel
 from carenet.benefits.models import Enrolment, LineStatus, PaymentLine
+from carenet.core.dates import age_on
 from carenet.linkage.normalise import normalise_id
 from carenet.registry.models import (
     Category,
@@ -300,24 +303,31 @@ def registered(
 
 
 def _age(record: ListRecord, on: dt.date) -> int | None:
+    """Age by the list's birth date, else the one the ID number carries; None when the record has neither."""
     birth = record.birth_date
     if birth is None:
         info = normalise_id(record.id_number)
         birth = info.birth if info else None
-    if birth is None:
-        return None
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    return None if birth is None else age_on(birth, on)
 
 
-def route(record: ListRecord, fallback: str, districts: set[str]) -> str:
+def route(record: ListRecord, run_code: str, districts: set[str]) -> str:
     """Where a person not in the registry is looked after: the list's own division code, else the district of
-    the ID number's area, else the division that ran the screening."""
-    if record.division_code and record.division_code.startswith(fallback):
+    the ID number's area, else the division that ran the screening — each only when it lies inside the
+    division that ran the screening (a street's run files a candidate under the street, not its district)."""
+    if record.division_code.startswith(run_code):
         return record.division_code
     info = normalise_id(record.id_number)
-    if info and info.region in districts and info.region.startswith(fallback[:6]):
+    if info and info.region in districts and info.region.startswith(run_code):
         return info.region
-    return fallback
+    return run_code
+
+
+def _child_route(child: Child, run_code: str) -> str:
+    """Where a registered child's finding goes: the child's village, while it lies inside the division that
+    ran the screening (a child who moved away since the payments the run looked at: the division that ran
+    it)."""
+    return child.division_code if child.division_code.startswith(run_code) else run_code
 
 
 def district_codes() -> set[str]:
@@ -525,7 +535,7 @@ def paid_twice(run_code: str) -> list[Draft]:
             Draft(
                 Rule.PAID_TWICE,
                 f"paid_twice:c{child.pk}:{t['programme']}:{t['month']:%Y-%m}",
-                child.division_code,
+                _child_route(child, run_code),
                 Proposal.RAISE_PROBLEM,
                 {"programme": t["programme"], "month": t["month"].isoformat(), "times": t["n"]},
                 child=child,
@@ -545,7 +555,7 @@ def paid_twice(run_code: str) -> list[Draft]:
             Draft(
                 Rule.PAID_TWICE,
                 f"enrolled_twice:c{child.pk}:{e['programme']}",
-                child.division_code,
+                _child_route(child, run_code),
                 Proposal.RAISE_PROBLEM,
                 {"programme": e["programme"], "enrolments": e["n"]},
                 child=child,

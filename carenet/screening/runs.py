@@ -2,12 +2,12 @@
 
     enqueue → (a runner claims it) → execute: registry → each list → households → registry checks → save
 
-Where runs execute is `CARENET_SCREENING_RUNNER`: `thread` (the default) starts a background thread in the
-process that queued the run, so the embedded SQLite setup needs nothing else; `worker` leaves runs to
-`carenet screen worker` (a separate process, e.g. a systemd unit beside gunicorn); `inline` runs at once in the
-caller (tests, the command line). A claim is a conditional UPDATE, so two runners never take the same run; a
-run whose runner died (no heartbeat for STALE) is taken again. Findings are saved in one transaction at the
-end: a run that fails leaves the findings as they were.
+Where runs execute is `CARENET_SCREENING_RUNNER`, or the `runner` a caller of `enqueue` names: `thread` (the
+default) starts a background thread in the process that queued the run, so the embedded SQLite setup needs
+nothing else; `worker` leaves runs to `carenet screen worker` (a separate process, e.g. a systemd unit beside
+gunicorn); `inline` runs at once in the caller (tests, the command line, the demo). A claim is a conditional
+UPDATE, so two runners never take the same run; a run whose runner died (no heartbeat for STALE) is taken
+again. Findings are saved in one transaction at the end: a run that fails leaves the findings as they were.
 """
 
 from __future__ import annotations
@@ -47,9 +47,13 @@ _thread_lock = threading.Lock()
 _thread: threading.Thread | None = None
 
 
-def enqueue(*, actor: User | None, list_ids: Iterable[int] | None = None) -> ScreeningRun:
+def enqueue(
+    *, actor: User | None, list_ids: Iterable[int] | None = None, runner: str | None = None
+) -> ScreeningRun:
     """Queue a screening of the given lists (None: every list the actor's division holds) for the actor's
-    division (actor None: the command line's operator, for the whole city)."""
+    division (actor None: the command line's operator, for the whole city). `runner` (inline, thread, worker)
+    decides where it executes; None: settings.SCREENING_RUNNER."""
+    runner = runner or settings.SCREENING_RUNNER
     if actor is not None and not has_perm(actor, Perm.SCREENING_IMPORT):
         raise PermissionDeniedError(_("Your role may not run screening."))
     lists = DeptList.objects.all() if actor is None else scope(actor, DeptList.objects.all())
@@ -72,18 +76,15 @@ def enqueue(*, actor: User | None, list_ids: Iterable[int] | None = None) -> Scr
             action="create",
             changes={"lists": [None, sorted(d.pk for d in chosen)]},
         )
-        if settings.SCREENING_RUNNER != "inline":
-            transaction.on_commit(kick)  # a thread or another process must see the committed run
-    if settings.SCREENING_RUNNER == "inline":
+        if runner == "thread":
+            transaction.on_commit(kick)  # the thread must see the committed run
+    if runner == "inline":
         run = execute(claim(run.pk) or run)
-    return run
+    return run  # with `worker`, `carenet screen worker` finds the run by itself
 
 
 def kick() -> None:
-    """After a run is queued (not inline): with the `thread` runner, make sure the background thread is
-    running; with `worker`, `carenet screen worker` finds the run by itself."""
-    if settings.SCREENING_RUNNER != "thread":
-        return
+    """After a run is queued for the `thread` runner: make sure the background thread is running."""
     global _thread
     with _thread_lock:
         if _thread is None or not _thread.is_alive():
@@ -221,10 +222,6 @@ def _drafts(run: ScreeningRun) -> list[Draft]:
     drafts += rules.duplicate_children(linking.duplicates(reg, model), reg)
     drafts += rules.paid_twice(run.division_code)
     progress.step("saving")
-    # A district's run keeps to its district, whatever a list's codes say.
-    for d in drafts:
-        if not d.division_code.startswith(run.division_code):
-            d.division_code = run.division_code
     return drafts
 
 

@@ -3,14 +3,19 @@ the division of the child they concern."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from carenet.accounts.jurisdiction import scope
+from carenet.benefits import months
+from carenet.benefits.models import LineKind, LineStatus, PaymentLine, PayrollBatch, Programme
 from carenet.core.errors import PermissionDeniedError
-from carenet.registry.models import ChildStatus, FamilyMember, PersonStatus
-from carenet.screening import decide
-from carenet.screening.models import DeptList, Finding, FindingState, ListKind, Rule
+from carenet.registry.models import Category, ChildStatus, FamilyMember, PersonStatus
+from carenet.screening import decide, runs
+from carenet.screening.models import DeptList, Finding, FindingState, ListKind, Rule, ScreeningRun
 from carenet.screening.tests.conftest import (
+    LAST_MONTH,
     Person,
     died,
     done,
@@ -73,6 +78,42 @@ def test_a_districts_run_files_every_finding_under_the_district(city, personas):
     done(run(actor=personas.district_specialist))
     [finding] = findings(Rule.DIBAO_CHILD)
     assert finding.division_code == "120112"
+
+
+def test_a_streets_run_files_a_candidate_under_the_street_not_its_district(city):
+    """The district of the ID number's area is outside a street's run: the candidate stays with the street."""
+    kid = Person.new("钱小宝", "F", 6)
+    dibao = import_rows(ListKind.DIBAO, [kid.row(户号="DB9", 行政区划代码=city.village_d.code)])
+    street_run = ScreeningRun.objects.create(division_code=city.street.code)
+    street_run.lists.set([dibao])
+    done(runs.execute(runs.claim(street_run.pk)))
+    [finding] = findings(Rule.DIBAO_CHILD)
+    assert finding.division_code == city.street.code
+
+
+def test_a_districts_double_payment_of_a_child_who_moved_away_stays_with_the_district(city, personas):
+    """Paid twice by this district, then moved away: the finding stays with this district."""
+    kid = make_child(city.village_d, "张小明")
+    month = months.first(LAST_MONTH)
+    batch = PayrollBatch.objects.create(
+        district_code="120112", programme=Programme.BASIC_LIVING, period=month
+    )
+    for kind in (LineKind.REGULAR, LineKind.REISSUE):
+        PaymentLine.objects.create(
+            batch=batch,
+            child=kid,
+            programme=Programme.BASIC_LIVING,
+            category=Category.ORPHAN_SCATTERED,
+            month=month,
+            amount=Decimal("1800.00"),
+            kind=kind,
+            status=LineStatus.PAID,
+            district_code="120112",
+            division_code=city.village_a.code,
+        )
+    done(run(actor=personas.district_specialist))
+    [finding] = findings(Rule.PAID_TWICE)
+    assert (finding.child, finding.division_code) == (kid, "120112")
 
 
 def test_findings_are_seen_under_the_childs_division_only(two_districts, personas):

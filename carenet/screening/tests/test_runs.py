@@ -4,8 +4,11 @@ failure that changes nothing, and who may run what."""
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from carenet.audit.models import ChangeLog
@@ -229,3 +232,12 @@ def test_an_inline_run_executes_the_run_it_queued(city):
     mine = runs.enqueue(actor=None)
     assert mine.pk != earlier.pk
     assert ScreeningRun.objects.get(pk=mine.pk).state == RunState.DONE
+
+
+def test_the_command_line_runs_inline_without_changing_the_runner_setting(city, settings):
+    settings.SCREENING_RUNNER = "worker"
+    out = io.StringIO()
+    call_command("screen", "run", stdout=out)
+    assert json.loads(out.getvalue())["state"] == RunState.DONE
+    assert settings.SCREENING_RUNNER == "worker"
+    assert runs.run_pending() == 0  # nothing was left queued for the worker

@@ -7,6 +7,7 @@ from django import template
 from django.utils import timezone
 
 from carenet.accounts.permissions import has_perm
+from carenet.core.dates import age_on
 
 register = template.Library()
 
@@ -15,9 +16,7 @@ register = template.Library()
 def age(birth: dt.date | None) -> str:
     if not birth:
         return ""
-    today = timezone.localdate()
-    years = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-    return str(years)
+    return str(age_on(birth, timezone.localdate()))
 
 
 @register.simple_tag(takes_context=True)

@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from carenet.core.errors import CarenetError, RowErrors
@@ -76,10 +75,9 @@ class Command(BaseCommand):
         )
 
     def _run(self, lists: list[int] | None) -> None:
-        settings.SCREENING_RUNNER = "inline"
         started = dt.datetime.now()
         try:
-            run = runs.enqueue(actor=None, list_ids=lists)
+            run = runs.enqueue(actor=None, list_ids=lists, runner="inline")  # here, printing when it is done
         except CarenetError as exc:
             raise CommandError(exc.message) from exc
         seconds = (dt.datetime.now() - started).total_seconds()
