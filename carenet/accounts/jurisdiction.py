@@ -2,8 +2,9 @@
 
 A user sees the records under their own division (the division code is a materialized path, so
 "under" is a prefix match on an indexed column) plus, for caseload roles, the children assigned to
-them. Anything else does not exist for them: `get_scoped_or_404` raises Http404, never 403, so an
-outsider cannot even learn that an id is taken.
+them, and a few records through another they see that refers to them (`_referred_through`: a department
+list's record through a finding made from it). Anything else does not exist for them: `get_scoped_or_404`
+raises Http404, never 403, so an outsider cannot even learn that an id is taken.
 
 The few hot paths written in SQL by hand (core.rawsql: a visit posted from a phone, and read back) use
 `scope_sql`, the same decision (`_rule`) as an SQL condition; a test proves both select the same rows.
@@ -15,7 +16,7 @@ from functools import cache
 from typing import TypeVar
 
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Substr
 from django.db.models.lookups import Exact
 from django.http import Http404
@@ -103,10 +104,23 @@ def _division_fields() -> dict[type[models.Model], str]:
         # Findings go where the child lives; lists and runs stay with the division that imported or ran them.
         Finding: "division_code",
         DeptList: "division_code",
-        ListRecord: "dept_list__division_code",
+        ListRecord: "dept_list__division_code",  # and through its findings: _referred_through
         ScreeningRun: "division_code",
     }
     return fields
+
+
+@cache
+def _referred_through() -> dict[type[models.Model], tuple[type[models.Model], tuple[str, ...]]]:
+    """Models also seen through a record of another model that refers to them: model -> (that model, its
+    foreign keys to this one). Who sees a referring record sees the record it refers to.
+
+    A department list's record stays filed with the division that imported the list (a city list is the
+    city's), but a finding made from it is routed to the district, street or village that must act on it,
+    and its reviewers read the record (the ID number of a child to register) to decide."""
+    from carenet.screening.models import Finding, ListRecord
+
+    return {ListRecord: (Finding, ("record", "other_record"))}
 
 
 def _child_field(model: type[models.Model]) -> str | None:
@@ -145,7 +159,9 @@ PERSONAL = {"problems.Notification": "recipient"}
 
 def _rule(user: User, model: type[models.Model]) -> tuple[str, str]:
     """What `user` may see of `model`, decided once for scope() and scope_sql(): ("none", ""),
-    ("personal", owner field), ("divisions", ""), ("under", division field) or ("caseload", child field)."""
+    ("personal", owner field), ("divisions", ""), ("under", division field), ("under_or_referred",
+    division field: under it, or referred to by a record of `_referred_through` the user sees) or
+    ("caseload", child field)."""
     if not user.is_authenticated or not user.is_active:
         return "none", ""
     if model._meta.label in PERSONAL:
@@ -153,7 +169,7 @@ def _rule(user: User, model: type[models.Model]) -> tuple[str, str]:
     if model is Division:
         return "divisions", ""
     if user.role in TERRITORIAL_ROLES and user.division_id:
-        return "under", _division_field(model)
+        return ("under_or_referred" if model in _referred_through() else "under"), _division_field(model)
     if user.role in CASELOAD_ROLES:
         child_field = _child_field(model)
         return ("caseload", child_field) if child_field is not None else ("none", "")
@@ -169,6 +185,10 @@ def scope(user: User, queryset: QuerySet[M]) -> QuerySet[M]:
         return _scope_divisions(user, queryset)
     if kind == "under":
         return under(queryset, user.division.code, field)
+    if kind == "under_or_referred":
+        return queryset.filter(
+            _under_q(queryset.model, user.division.code, field) | _referred_q(user, queryset)
+        )
     if kind == "caseload":
         from carenet.registry.models import Caseload
 
@@ -207,18 +227,31 @@ def scope_sql(user: User, model: type[models.Model], alias: str) -> tuple[str, l
     return f"{column} LIKE %s", [code + "%"]
 
 
+def _referred_q(user: User, queryset: QuerySet[M]) -> Q:
+    """Rows of `queryset` referred to by a record the user sees (the `_referred_through` rule)."""
+    referrer, keys = _referred_through()[queryset.model]
+    refers = Q()
+    for key in keys:
+        refers |= Q(**{key: OuterRef("pk")})
+    return Q(Exists(scope(user, referrer.objects.filter(refers))))
+
+
 def under(queryset: QuerySet[M], code: str, field: str = "division_code") -> QuerySet[M]:
     """Rows of `queryset` filed under division `code`, in the form each level's index can serve.
 
     Not a jurisdiction check by itself: callers narrow an already scoped queryset with it."""
+    return queryset.filter(_under_q(queryset.model, code, field))
+
+
+def _under_q(model: type[models.Model], code: str, field: str) -> Q:
     # A 12-digit village code has no descendants: equality lets PostgreSQL estimate the rows
     # correctly (its LIKE-prefix estimate made it walk the whole table by id, 0.5 s at 1M).
     if len(code) == 12:
-        return queryset.filter(**{field: code})
-    if queryset.model._meta.label in SUBSTR_INDEXED and len(code) in (6, 9) and field == "division_code":
+        return Q(**{field: code})
+    if model._meta.label in SUBSTR_INDEXED and len(code) in (6, 9) and field == "division_code":
         # Matches the expression indexes on Substr(division_code, 1, 6 / 9) (e.g. child_district_id).
-        return queryset.filter(Exact(Substr(field, 1, len(code)), code))
-    return queryset.filter(**{f"{field}__startswith": code})
+        return Q(Exact(Substr(field, 1, len(code)), code))
+    return Q(**{f"{field}__startswith": code})
 
 
 def _scope_divisions(user: User, queryset: QuerySet[M]) -> QuerySet[M]:

@@ -72,6 +72,32 @@ def _append(row: M) -> M:
     return row
 
 
+def _change_row(
+    *,
+    actor: User | None,
+    entity: str,
+    entity_id: int | object,
+    child_id: int | None,
+    division_code: str,
+    action: str,
+    changes: dict[str, list[Any]],
+) -> dict[str, Any]:
+    """The columns of one ChangeLog row (field names, in the table's order), for all three writers: a model
+    instance (change_recorded, changes_recorded) and a statement without one (change_statement, on the hot
+    path of a posted visit). The actor goes by id, which both accept; `at` is now, as auto_now_add would
+    set it. `changes` is written as given: sensitive values come masked from diff()."""
+    return {
+        "at": timezone.now(),
+        "actor_id": actor.pk if actor is not None else None,
+        "entity": entity,
+        "entity_id": entity_id,
+        "child_id": child_id,
+        "division_code": division_code,
+        "action": action,
+        "changes": changes,
+    }
+
+
 def change_recorded(
     *,
     actor: User | None,
@@ -82,17 +108,16 @@ def change_recorded(
     action: str,
     changes: dict[str, list[Any]],
 ) -> ChangeLog:
-    return _append(
-        ChangeLog(
-            actor=actor,
-            entity=entity,
-            entity_id=entity_id,
-            child_id=child_id,
-            division_code=division_code,
-            action=action,
-            changes=changes,
-        )
+    row = _change_row(
+        actor=actor,
+        entity=entity,
+        entity_id=entity_id,
+        child_id=child_id,
+        division_code=division_code,
+        action=action,
+        changes=changes,
     )
+    return _append(ChangeLog(**row))
 
 
 def change_statement(
@@ -100,19 +125,16 @@ def change_statement(
 ) -> rawsql.Statement:
     """The "create" record of a row being inserted by rawsql.insert_with, as a statement to run with it
     (its entity id is the new row's)."""
-    return rawsql.insert_statement(
-        ChangeLog,
-        {
-            "at": timezone.now(),
-            "actor": actor.pk,
-            "entity": entity,
-            "entity_id": rawsql.NEW_ID,
-            "child_id": child_id,
-            "division_code": division_code,
-            "action": ChangeLog.Action.CREATE.value,
-            "changes": changes,
-        },
+    row = _change_row(
+        actor=actor,
+        entity=entity,
+        entity_id=rawsql.NEW_ID,
+        child_id=child_id,
+        division_code=division_code,
+        action=ChangeLog.Action.CREATE.value,
+        changes=changes,
     )
+    return rawsql.insert_statement(ChangeLog, row)
 
 
 def changes_recorded(
@@ -126,13 +148,15 @@ def changes_recorded(
     escalations): each row is (entity_id, child_id, division_code, changes)."""
     logs = [
         ChangeLog(
-            actor=actor,
-            entity=entity,
-            entity_id=entity_id,
-            child_id=child_id,
-            division_code=division_code,
-            action=action,
-            changes=changes,
+            **_change_row(
+                actor=actor,
+                entity=entity,
+                entity_id=entity_id,
+                child_id=child_id,
+                division_code=division_code,
+                action=action,
+                changes=changes,
+            )
         )
         for entity_id, child_id, division_code, changes in rows
     ]

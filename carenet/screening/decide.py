@@ -18,7 +18,8 @@ from carenet.problems import services as problems
 from carenet.problems.models import ProblemCategory, Severity
 from carenet.registry import services as registry
 from carenet.registry.models import ArchiveReason, Child, ChildStatus, PersonStatus
-from carenet.screening.models import Finding, FindingState, Rule
+from carenet.screening import selectors
+from carenet.screening.models import Finding, FindingState, ListRecord, Rule
 from carenet.screening.rules import PARENT_RULES, Proposal
 
 MAX_NOTE = 300
@@ -77,8 +78,7 @@ def dismiss(*, actor: User, finding: Finding | int, note: str) -> Finding:
     return _close(actor, found, FindingState.DISMISSED, _note(note, required=True), "")
 
 
-def _source_text(finding: Finding) -> str:
-    record = finding.record
+def _source_text(finding: Finding, record: ListRecord | None) -> str:
     if record is None:
         return _("Screening finding %(id)s") % {"id": finding.pk}
     return _("Screening finding %(id)s: %(list)s of %(date)s, row %(row)s") % {
@@ -89,14 +89,16 @@ def _source_text(finding: Finding) -> str:
     }
 
 
-def _file(actor: User, finding: Finding, child: Child, kind: str, end_reason: str = "") -> str:
-    application = applications.application_file(
+def _file(actor: User, finding: Finding, child: Child, kind: str, source: str, end_reason: str = "") -> str:
+    # The reviewer's right to confirm (Perm.SCREENING_REVIEW, checked in _locked) is the right to file what
+    # the finding proposes; it is not Perm.APPLICATION_FILE, the village's right to file any application.
+    application = applications.application_file_unchecked(
         actor=actor,
         child=child,
         kind=kind,
         category=finding.category,
         effective_month=months.first(timezone.localdate()),  # from this month; no arrears proposed
-        reason=_source_text(finding),
+        reason=source,
         end_reason=end_reason,
         source="screening",
     )
@@ -131,10 +133,10 @@ def confirm(
 
 
 def _apply(actor: User, f: Finding, village: Division | None, id_number: str) -> str:
-    source = _source_text(f)
+    record = selectors.finding_record(user=actor, finding=f)
+    source = _source_text(f, record)
     if f.rule in PARENT_RULES:
         member = f.member
-        record = f.record
         status = f.evidence.get("status") or PersonStatus.ALIVE
         registry.member_update(
             actor=actor,
@@ -149,9 +151,9 @@ def _apply(actor: User, f: Finding, village: Division | None, id_number: str) ->
         done = [_("Status of %(name)s recorded") % {"name": member.name}]
         child = scope(actor, Child.objects.all()).get(pk=f.child_id)
         if f.proposal == Proposal.OPEN_CATEGORY:
-            done.append(_file(actor, f, child, ApplicationKind.OPEN))
+            done.append(_file(actor, f, child, ApplicationKind.OPEN, source))
         elif f.proposal == Proposal.END_CATEGORY:
-            done.append(_file(actor, f, child, ApplicationKind.END, EndReason.PARENT_RETURNED))
+            done.append(_file(actor, f, child, ApplicationKind.END, source, EndReason.PARENT_RETURNED))
         return "；".join(done)
     if f.rule in (Rule.CHILD_DIED, Rule.AGED_OUT, Rule.DUPLICATE_CHILD):
         child = scope(actor, Child.objects.all()).get(pk=f.child_id)
@@ -170,7 +172,7 @@ def _apply(actor: User, f: Finding, village: Division | None, id_number: str) ->
         registry.child_archive(actor=actor, child=child, reason=reason, note=detail[:300])
         return _("Record archived: payments stop")
     if f.rule in (Rule.DIBAO_CHILD, Rule.NEW_CANDIDATE):
-        return _register(actor, f, village, id_number)
+        return _register(actor, f, record, source, village, id_number)
     if f.rule == Rule.PARENT_ALIVE:
         return _raise(
             actor,
@@ -205,13 +207,14 @@ def _apply(actor: User, f: Finding, village: Division | None, id_number: str) ->
     raise CarenetError(_("This finding cannot be confirmed."))
 
 
-def _register(actor: User, f: Finding, village: Division | None, id_number: str) -> str:
+def _register(
+    actor: User, f: Finding, record: ListRecord, source: str, village: Division | None, id_number: str
+) -> str:
     if village is None:
         raise CarenetError(_("Choose the village the child lives in."), field="village")
     village = scope(actor, Division.objects.filter(level=DivisionLevel.VILLAGE)).filter(pk=village.pk).first()
     if village is None:
         raise CarenetError(_("Choose a village of your own division."), field="village")
-    record = f.record
     number = id_number or record.id_number
     birth = record.birth_date
     child = registry.child_register(
@@ -222,9 +225,9 @@ def _register(actor: User, f: Finding, village: Division | None, id_number: str)
         sex=record.sex,
         birth_date=birth,
         address=record.address,
-        notes=_source_text(f),
+        notes=source,
     )
     f.child = child
     done = [_("Child %(id)s registered") % {"id": child.pk}]
-    done.append(_file(actor, f, child, ApplicationKind.OPEN))
+    done.append(_file(actor, f, child, ApplicationKind.OPEN, source))
     return "；".join(done)

@@ -13,6 +13,7 @@ from carenet.accounts.jurisdiction import scope, scope_sql
 from carenet.accounts.models import Division, Role, User
 from carenet.core import rawsql
 from carenet.registry.models import Child, FamilyMember
+from carenet.screening.models import ListRecord
 from carenet.tests_support.factories import ChildFactory, DivisionFactory, UserFactory
 from carenet.visits.models import Visit, VisitSchedule
 
@@ -81,3 +82,5 @@ def test_scope_sql_shuts_out_anonymous_and_refuses_rules_it_cannot_express(perso
         scope_sql(personas.director_a, FamilyMember, "f")  # filed through its child: needs a join
     with pytest.raises(ValueError):
         scope_sql(personas.director_a, Division, "d")
+    with pytest.raises(ValueError):
+        scope_sql(personas.district_specialist, ListRecord, "r")  # its list's division, or a finding's

@@ -117,6 +117,13 @@ def test_a_street_supervisor_may_not_file(file, personas):
         file(actor=personas.street_supervisor)
 
 
+def test_a_screening_reviewer_may_not_file_by_naming_screening_as_the_source(file, personas):
+    """The district files only by confirming a finding (screening.decide); naming the source is no right."""
+    with pytest.raises(PermissionDeniedError):
+        file(actor=personas.district_specialist, source="screening")
+    assert not Application.objects.exists()
+
+
 def test_a_director_cannot_file_for_a_child_of_the_sibling_village(personas, children):
     with pytest.raises(Child.DoesNotExist):
         svc.application_file(

@@ -10,10 +10,11 @@ import pytest
 from carenet.accounts.jurisdiction import scope
 from carenet.benefits import months
 from carenet.benefits.models import LineKind, LineStatus, PaymentLine, PayrollBatch, Programme
+from carenet.core import idnumber
 from carenet.core.errors import PermissionDeniedError
-from carenet.registry.models import Category, ChildStatus, FamilyMember, PersonStatus
-from carenet.screening import decide, runs
-from carenet.screening.models import DeptList, Finding, FindingState, ListKind, Rule, ScreeningRun
+from carenet.registry.models import Category, Child, ChildStatus, FamilyMember, PersonStatus
+from carenet.screening import decide, runs, selectors
+from carenet.screening.models import DeptList, Finding, FindingState, ListKind, ListRecord, Rule, ScreeningRun
 from carenet.screening.tests.conftest import (
     LAST_MONTH,
     Person,
@@ -187,3 +188,67 @@ def test_a_duplicate_pair_across_districts_shows_only_the_readers_own_child(city
     client.force_login(personas.city_admin)
     page = client.get(reverse("web:screening_finding_detail", args=[finding.pk])).content.decode()
     assert "和平区" in page and "津南区/双港镇/A村" in page  # the city sees both
+
+
+@pytest.fixture
+def city_candidate(city):
+    """An orphan nobody registered, found in the city's lists (a household extract and a death list) and
+    routed to the district of the ID number's area: the district must decide, reading the city's record."""
+    head, spouse, son = Person.new("赵父", "M", 40), Person.new("钱母", "F", 38), Person.new("赵小虎", "M", 8)
+    extract = import_rows(
+        ListKind.HOUSEHOLD,
+        [
+            head.row(户号="H1", 与户主关系="户主"),
+            spouse.row(户号="H1", 与户主关系="配偶"),
+            son.row(户号="H1", 与户主关系="子"),
+        ],
+    )
+    import_rows(ListKind.DEATH, [died(head), died(spouse)])
+    done(run())
+    finding = Finding.objects.get(rule=Rule.NEW_CANDIDATE)
+    assert extract.division_code == "12" and finding.division_code.startswith("120112")
+    return son, finding
+
+
+def test_a_city_lists_record_is_seen_by_whoever_sees_a_finding_made_from_it(city_candidate, personas):
+    son, finding = city_candidate
+    referred = {finding.record_id, finding.other_record_id}
+    head = ListRecord.objects.get(dept_list=finding.record.dept_list, name="赵父")
+
+    def seen(user) -> set[int]:
+        return set(scope(user, ListRecord.objects.all()).values_list("pk", flat=True))
+
+    assert seen(personas.district_specialist) == referred  # through the finding, not the rest of the list
+    assert head.pk not in seen(personas.district_specialist)
+    assert seen(personas.city_admin) == set(ListRecord.objects.values_list("pk", flat=True))  # the list's own
+    for outsider in (personas.other_district_specialist, personas.street_supervisor, personas.social_worker):
+        assert seen(outsider) == set(), outsider.username
+    assert selectors.finding_record(user=personas.district_specialist, finding=finding).name == son.name
+
+
+def test_another_districts_reviewer_can_neither_see_the_record_nor_its_id_number(
+    city_candidate, city, personas, client
+):
+    from django.urls import reverse
+
+    son, finding = city_candidate
+    other = personas.other_district_specialist
+    with pytest.raises(ListRecord.DoesNotExist):
+        selectors.finding_record(user=other, finding=finding)
+    assert selectors.finding_records(user=other, findings=[finding]) == {}
+    with pytest.raises(Finding.DoesNotExist):
+        decide.confirm(actor=other, finding=finding, village=city.village_d)
+    assert not Child.objects.filter(name=son.name).exists()
+
+    client.force_login(other)
+    assert client.get(reverse("web:screening_finding_detail", args=[finding.pk])).status_code == 404
+    listing = client.get(reverse("web:screening_finding_list"), {"state": ""}).content.decode()
+    assert son.name not in listing and son.number[-4:] not in listing
+
+    # The district the finding is routed to reads the record, its ID number masked on the page, in full only
+    # when registering the child.
+    client.force_login(personas.district_specialist)
+    page = client.get(reverse("web:screening_finding_detail", args=[finding.pk])).content.decode()
+    assert son.name in page and idnumber.mask(son.number) in page and son.number not in page
+    decide.confirm(actor=personas.district_specialist, finding=finding, village=city.village_a)
+    assert Child.objects.get(name=son.name).id_number == son.number

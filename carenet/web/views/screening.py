@@ -22,7 +22,7 @@ from carenet.audit.models import ChangeLog
 from carenet.core import idnumber
 from carenet.core.errors import CarenetError, RowErrors
 from carenet.registry.models import CategoryMembership, Child, PersonStatus
-from carenet.screening import decide, imports, runs
+from carenet.screening import decide, imports, runs, selectors
 from carenet.screening.models import (
     DeptList,
     Finding,
@@ -256,7 +256,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
     if "state" not in data:
         data["state"] = FindingState.OPEN
     form = FindingFilterForm(data)
-    qs = scope(request.user, Finding.objects.select_related("child", "record__dept_list", "member"))
+    qs = scope(request.user, Finding.objects.select_related("child", "member"))
     if form.is_valid():
         if form.cleaned_data["state"]:
             qs = qs.filter(state=form.cleaned_data["state"])
@@ -265,10 +265,12 @@ def finding_list(request: HttpRequest) -> HttpResponse:
     page = paginate(qs.order_by("-found_at", "-id"), form.cleaned_data.get("page") if form.is_valid() else 1)
     query = data.copy()
     query.pop("page", None)
+    records = selectors.finding_records(user=request.user, findings=page.object_list)
+    rows = [(f, records.get(f.record_id)) for f in page.object_list]
     return render(
         request,
         "web/screening/findings.html",
-        {"form": form, "page": page, "query": query.urlencode(), "proposals": PROPOSALS},
+        {"form": form, "page": page, "rows": rows, "query": query.urlencode(), "proposals": PROPOSALS},
     )
 
 
@@ -287,7 +289,7 @@ class DecideForm(forms.Form):
             )
 
 
-def _record_side(record: Any) -> dict[str, Any] | None:
+def _record_side(record: ListRecord | None) -> dict[str, Any] | None:
     if record is None:
         return None
     return {
@@ -303,8 +305,6 @@ def _finding_or_404(request: HttpRequest, pk: int) -> Finding:
         Finding.objects.select_related(
             "child__division",
             "member",
-            "record__dept_list",
-            "other_record__dept_list",
             "other_child__division",
             "decided_by",
             "application",
@@ -342,6 +342,7 @@ def _detail_context(request: HttpRequest, finding: Finding, form: DecideForm | N
         .order_by("at", "id")
     )
     evidence = dict(finding.evidence)
+    records = selectors.finding_records(user=request.user, findings=[finding])
     return {
         "finding": finding,
         "child": child,
@@ -351,8 +352,8 @@ def _detail_context(request: HttpRequest, finding: Finding, form: DecideForm | N
         "other_child": other_child,
         "other_child_id_masked": other_child.id_number_masked if other_child else "",
         "categories": categories,
-        "left": _record_side(finding.record),
-        "trigger": _record_side(finding.other_record),
+        "left": _record_side(records.get(finding.record_id)),
+        "trigger": _record_side(records.get(finding.other_record_id)),
         "evidence": evidence,
         "evidence_parents": [
             {**p, "status_label": STATUSES.get(p.get("status"), p.get("status"))}
