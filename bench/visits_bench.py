@@ -103,7 +103,7 @@ def parse_args() -> argparse.Namespace:
         help="run the posting load this many times on the same server (each with its warm-up) and summarise:"
         " this machine's speed varies by up to 2x within minutes, one run says little",
     )
-    p.add_argument("--reads", type=int, default=20, help="timed calls per read case")
+    p.add_argument("--reads", type=int, default=20, help="timed calls per read case (0: no reads)")
     p.add_argument("--no-load", action="store_true", help="skip the posting load (reads only)")
     p.add_argument(
         "--ceiling",
@@ -883,8 +883,10 @@ def main() -> None:
         if args.ceiling:
             log("ceiling: GET /api/v1/me …")
             ceiling = asyncio.run(run_load(directors, args, server.pid, probe="/api/v1/me"))
-        log("reads …")
-        reads = asyncio.run(measure_reads(cases, args))
+        reads = []
+        if args.reads > 0:
+            log("reads …")
+            reads = asyncio.run(measure_reads(cases, args))
     finally:
         stop_server(server)
     selector_timings(reads, users, args)

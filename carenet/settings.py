@@ -137,10 +137,17 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-# The hot paths' hand-written statements (core.rawsql) are prepared once per PostgreSQL connection: their
-# planning was a large part of each posted visit. Django prepares nothing, for the sake of PgBouncer's
-# transaction pooling before 1.21; behind such a pooler set CARENET_DB_PREPARED_STATEMENTS=0.
+# The hot paths' hand-written statements (core.rawsql) are prepared once per PostgreSQL connection: planning
+# them was a third of the database's work for each posted visit. Django's own queries are never prepared (they
+# bind parameters client-side); behind PgBouncer in transaction pooling before 1.21 set
+# CARENET_DB_PREPARED_STATEMENTS=0.
 DB_PREPARED_STATEMENTS = envbool("CARENET_DB_PREPARED_STATEMENTS", True)
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # psycopg prepares nothing on a connection whose threshold is None (Django's default), even when asked
+    # to; a threshold no statement reaches lets rawsql prepare exactly the statements it asks for.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        2**31 - 1 if DB_PREPARED_STATEMENTS else None
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -19,11 +19,19 @@ from typing import Any, TypeVar
 
 import psycopg
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 M = TypeVar("M", bound=models.Model)
 
 Converter = Callable[[Any, Any, Any], Any]
+
+
+def _db() -> BaseDatabaseWrapper:
+    """This thread's connection itself. `django.db.connection` is a proxy that looks the connection up again
+    on every attribute (an asyncio-aware thread-local: ~3 µs each); the field conversions of one visit touch it
+    some fifty times."""
+    return connections[DEFAULT_DB_ALIAS]
 
 
 @contextmanager
@@ -34,14 +42,15 @@ def cursor() -> Iterator[Any]:
     does not cache for statements of more than 50 parameters, like a visit's), and each statement is
     prepared once per connection (settings.DB_PREPARED_STATEMENTS). Errors are Django's (IntegrityError
     and so on), and statements are logged where Django logs queries (tests count them)."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as django_cursor:
+    db = _db()
+    if db.vendor != "postgresql":
+        with db.cursor() as django_cursor:
             yield django_cursor
         return
-    connection.ensure_connection()
-    connection.validate_no_broken_transaction()
-    with connection.wrap_database_errors, psycopg.RawCursor(connection.connection) as raw:
-        yield _PgCursor(raw)
+    db.ensure_connection()
+    db.validate_no_broken_transaction()
+    with db.wrap_database_errors, psycopg.RawCursor(db.connection) as raw:
+        yield _PgCursor(raw, db)
 
 
 @lru_cache(maxsize=1024)
@@ -52,18 +61,19 @@ def _numbered(sql: str) -> str:
 
 
 class _PgCursor:
-    def __init__(self, raw: Any) -> None:
+    def __init__(self, raw: Any, db: BaseDatabaseWrapper) -> None:
         self._raw = raw
+        self._db = db
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         prepare = settings.DB_PREPARED_STATEMENTS or None
-        if not connection.queries_logged:
+        if not self._db.queries_logged:
             return self._raw.execute(_numbered(sql), params, prepare=prepare)
         start = time.monotonic()
         try:
             return self._raw.execute(_numbered(sql), params, prepare=prepare)
         finally:
-            connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - start:.3f}"})
+            self._db.queries_log.append({"sql": sql, "time": f"{time.monotonic() - start:.3f}"})
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._raw, name)
@@ -93,17 +103,18 @@ class Columns:
     def values(self, row: Sequence[Any]) -> list[Any]:
         """A row's values as the ORM would read them (dates, booleans and UUIDs from SQLite's text)."""
         out = list(row[: len(self.fields)])
-        for index, col, converters in _converters(self, connection.vendor):
+        db = _db()
+        for index, col, converters in _converters(self, db.vendor):
             value = out[index]
             for convert in converters:
-                value = convert(value, col, connection)
+                value = convert(value, col, db)
             out[index] = value
         return out
 
     def load(self, row: Sequence[Any]) -> Any:
         """A model instance from a row whose first columns are these (the other fields stay deferred)."""
         values = self.values(row)
-        return self.model.from_db(connection.alias, self._attnames, [values[i] for i in self._order])
+        return self.model.from_db(DEFAULT_DB_ALIAS, self._attnames, [values[i] for i in self._order])
 
 
 @cache
@@ -141,9 +152,9 @@ def _update_sql(model: type[models.Model], names: tuple[str, ...], vendor: str) 
 
 
 def _prepared(model: type[models.Model], values: dict[str, Any]) -> list[Any]:
-    get_field = model._meta.get_field
+    get_field, db = model._meta.get_field, _db()
     return [
-        v if v is NEW_ID else get_field(n).get_db_prep_save(v, connection)  # type: ignore[union-attr]
+        v if v is NEW_ID else get_field(n).get_db_prep_save(v, db)  # type: ignore[union-attr]
         for n, v in values.items()
     ]
 
@@ -155,14 +166,14 @@ def values_of(row: models.Model) -> dict[str, Any]:
 
 def insert_statement(model: type[models.Model], values: dict[str, Any]) -> Statement:
     """INSERT of one row (keys are field names), each value prepared by its field as the ORM would save it."""
-    return Statement(_insert_sql(model, tuple(values), connection.vendor), _prepared(model, values))
+    return Statement(_insert_sql(model, tuple(values), _db().vendor), _prepared(model, values))
 
 
 def update_statement(model: type[models.Model], pk: Any, values: dict[str, Any]) -> Statement:
     """UPDATE of one row by primary key."""
-    params = _prepared(model, values)
-    params.append(model._meta.pk.get_db_prep_value(pk, connection))
-    return Statement(_update_sql(model, tuple(values), connection.vendor), params)
+    params, db = _prepared(model, values), _db()
+    params.append(model._meta.pk.get_db_prep_value(pk, db))
+    return Statement(_update_sql(model, tuple(values), db.vendor), params)
 
 
 def delete_statement(model: type[models.Model], pk: Any) -> Statement:
@@ -210,7 +221,7 @@ def insert_with(model: type[models.Model], values: dict[str, Any], then: list[St
     Elsewhere the statements run one after another in a transaction."""
     first = insert_statement(model, values)
     pk_column = quote(model._meta.pk.column)
-    if connection.vendor == "postgresql":
+    if _db().vendor == "postgresql":
         parts, params = [f"new_row AS ({first.sql} RETURNING {pk_column})"], list(first.params)
         for number, statement in enumerate(then):
             bound = _bind_new(statement, f"(SELECT {pk_column} FROM new_row)", None)
@@ -230,4 +241,4 @@ def insert_with(model: type[models.Model], values: dict[str, Any], then: list[St
 
 def param(model: type[models.Model], name: str, value: Any) -> Any:
     """A value for a WHERE clause, prepared by its field (a UUID for SQLite's text column, say)."""
-    return model._meta.get_field(name).get_db_prep_value(value, connection)  # type: ignore[union-attr]
+    return model._meta.get_field(name).get_db_prep_value(value, _db())  # type: ignore[union-attr]

@@ -3,8 +3,8 @@
 A phone makes a `client_id` (UUID) before it first tries to send a visit and resends the same body until it
 gets an answer: the first arrival is stored (201), every replay of the same body is answered with the stored
 visit (200), and the same id with any other body, or from another account, is refused (409). The body hash is
-taken over the JSON exactly as received (key order and whitespace aside), so a replay is recognised with one
-indexed lookup before anything costly (image checks, jurisdiction, schedule) runs.
+taken over the JSON exactly as received (key order and whitespace aside), so a replay is recognised by an
+indexed lookup made with the child's own query, before the photos are checked or anything is written.
 
 Reads go through visits.selectors (which start from scope()); every answer that carries a child's data writes
 an access record first, and if that write fails the caller gets a 503 and no data (fail closed).
@@ -380,15 +380,12 @@ def visit_create(request: HttpRequest, payload: VisitIn) -> HttpResponse:
     user = current_user(request)
     _require(user, Perm.VISIT_RECORD)
     digest = services.body_hash(json.loads(request.body))  # as sent, not as pydantic normalised it
-    # The fast path for a retry: one narrow indexed lookup decides; only a replay reads the visit back whole.
-    existing = services.stored_visit(payload.client_id)
-    if existing is not None:
-        services.replay(existing, user, digest)  # VisitConflict (409) unless the same account and body
-        return _answer(request, user, existing, False, None)
     data = _visit_input(payload)
     try:
+        # A retry is recognised first (VisitConflict, 409, unless the same account and body); only a replay
+        # reads the visit back whole.
         visit, created = services.record_visit(
-            actor=user, data=data, digest=digest, looked_up=True, read_back="api visit record"
+            actor=user, data=data, digest=digest, read_back="api visit record"
         )
     except (services.VisitConflict, PermissionDeniedError):
         raise

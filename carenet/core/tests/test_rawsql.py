@@ -148,9 +148,19 @@ def test_update_and_delete_statements(children):
 @pytest.mark.parametrize("prepared", [True, False])
 def test_statements_run_with_and_without_preparing(children, personas, settings, prepared):
     settings.DB_PREPARED_STATEMENTS = prepared
+    marker = uuid.uuid4().hex  # this run's own statement text, whatever earlier tests left on the connection
     for _ in range(3):  # the same text again: prepared once on PostgreSQL, then reused
         pk = rawsql.insert(Visit, _visit_values(children.own, personas.director_a))
         with rawsql.cursor() as cursor:
-            cursor.execute(f"SELECT client_id FROM {rawsql.quote(Visit._meta.db_table)} WHERE id = %s", [pk])
+            cursor.execute(
+                f"SELECT client_id FROM {rawsql.quote(Visit._meta.db_table)} WHERE id = %s /* {marker} */",
+                [pk],
+            )
             assert cursor.fetchone() is not None
     assert Visit.objects.count() == 3
+    if connection.vendor == "postgresql":  # the server holds it: psycopg did not quietly skip preparing
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", [f"%{marker}%"]
+            )
+            assert cursor.fetchone()[0] == (1 if prepared else 0)
