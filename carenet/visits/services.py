@@ -253,6 +253,8 @@ def record_visit(*, actor: User, data: VisitInput, digest: str, read_back: str =
     of reach still gets its recorder's replay answered); a concurrent insert is caught by the unique index.
     `read_back`: the caller will send the stored visit, with the child's name, back to the actor; the
     access record of that (an API view, with this detail) is written with the visit itself.
+    A visit just created carries what was written with it, in the order its answer lists them, so the
+    answer needs no read-back: `new_photos` (by position) and `new_problems` (by id).
 
     This is what every phone's visit goes through, so its reads and writes are hand-written SQL
     (core.rawsql, jurisdiction by scope_sql): about 0.1 ms of Python each instead of 0.7 through the ORM.
@@ -349,9 +351,10 @@ def _store(
     visit.pk = rawsql.insert_with(Visit, rawsql.values_of(visit), then)
     visit._state.adding = False
     visit._state.db = connection.alias
+    visit.new_photos, visit.new_problems = written, []  # type: ignore[attr-defined]
     for index, problem in enumerate(data.problems):
         try:
-            problems.problem_raise(
+            raised = problems.problem_raise(
                 actor=actor,
                 child=child,
                 visit=visit,
@@ -363,13 +366,16 @@ def _store(
             )
         except CarenetError as exc:
             raise CarenetError(exc.message, field=f"problems[{index}].{exc.field or 'description'}") from exc
+        visit.new_problems.append(raised)  # type: ignore[attr-defined]
     # Files last: everything that can refuse the visit has run; a failure after this point still removes
     # them (record_visit deletes what is in `written` when the transaction rolls back).
     extension = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
     for position, (photo, kind) in enumerate(zip(data.photos, kinds, strict=True)):
         item = VisitPhoto(visit=visit, content_type=kind, size=len(photo), position=position)
         written.append(item)
-        item.file.save(f"visit.{extension[kind]}", ContentFile(photo), save=True)
+        item.file.save(f"visit.{extension[kind]}", ContentFile(photo), save=False)
+        item.pk = rawsql.insert(VisitPhoto, rawsql.values_of(item))
+        item._state.adding, item._state.db = False, connection.alias
 
 
 @transaction.atomic

@@ -344,14 +344,10 @@ def _visit_input(payload: VisitIn) -> services.VisitInput:
     )
 
 
-def _answer(
-    request: HttpRequest, user: User, visit: Visit, created: bool, data: services.VisitInput | None
-) -> HttpResponse:
-    if created and data is not None:  # everything is at hand: no read-back but what the body added
-        photos = list(selectors.answer_photos(visit.photos.all())) if data.photos else []
-        problems = list(selectors.answer_problems(visit.problems.all())) if data.problems else []
+def _answer(request: HttpRequest, user: User, visit: Visit, created: bool) -> HttpResponse:
+    if created:  # everything is at hand (record_visit's new_photos, new_problems)
         # Its access record was written with the visit (record_visit's read_back).
-        return _respond(request, 201, _out(visit, visit.child, user, photos, problems))
+        return _respond(request, 201, _out(visit, visit.child, user, visit.new_photos, visit.new_problems))
     # A replay, or a concurrent retry stored it first: read it back whole.
     out = _read_back(user, visit.pk)
     _record_children(user, [(out["child"], out["division_code"])], "api visit replay")
@@ -393,7 +389,7 @@ def visit_create(request: HttpRequest, payload: VisitIn) -> HttpResponse:
         error = FieldError(exc.field or "", exc.message)
         error.loc = _loc(exc.field) if exc.field else ["body"]
         raise error from exc
-    return _answer(request, user, visit, created, data)
+    return _answer(request, user, visit, created)
 
 
 # ---------------------------------------------------------------- read
