@@ -137,6 +137,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Tests get a file too, not Django's shared-cache in-memory database: there, a second connection's write
+    # fails at once ("table is locked") instead of waiting, so the tests of concurrent writers (threads,
+    # each with its own connection) could not run on SQLite.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 # The hot paths' hand-written statements (core.rawsql) are prepared once per PostgreSQL connection: planning
 # them was a third of the database's work for each posted visit. Django's own queries are never prepared (they
 # bind parameters client-side); behind PgBouncer in transaction pooling before 1.21 set

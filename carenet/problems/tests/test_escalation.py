@@ -147,17 +147,14 @@ def test_the_management_command_refuses_a_bad_date(db):
         call_command("escalate_problems", today="yesterday")
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_two_runs_at_the_same_time_escalate_each_problem_once(personas, city, raise_problem):
     """The gunicorn timer of two servers (or the timer and cron) firing together: each problem moves once."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from django.db import connection, connections
+    from django.db import connections
 
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent writers need PostgreSQL; SQLite serialises writes")
     kids = [ChildFactory(name=f"儿童{i}", division=city.village_b) for i in range(30)]
     for kid in kids:
         raise_problem(child=kid)
