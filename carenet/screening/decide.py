@@ -136,7 +136,7 @@ def _apply(actor: User, f: Finding, village: Division | None, id_number: str) ->
     record = selectors.finding_record(user=actor, finding=f)
     source = _source_text(f, record)
     if f.rule in PARENT_RULES:
-        member = f.member
+        member = selectors.finding_member(user=actor, finding=f)
         status = f.evidence.get("status") or PersonStatus.ALIVE
         registry.member_update(
             actor=actor,
@@ -174,6 +174,7 @@ def _apply(actor: User, f: Finding, village: Division | None, id_number: str) ->
     if f.rule in (Rule.DIBAO_CHILD, Rule.NEW_CANDIDATE):
         return _register(actor, f, record, source, village, id_number)
     if f.rule == Rule.PARENT_ALIVE:
+        member = selectors.finding_member(user=actor, finding=f)
         return _raise(
             actor,
             f,
@@ -183,9 +184,9 @@ def _apply(actor: User, f: Finding, village: Division | None, id_number: str) ->
                 "alive: check the child's category."
             )
             % {
-                "name": f.member.name,
-                "relation": f.member.get_relationship_display(),
-                "status": f.member.get_status_display(),
+                "name": member.name,
+                "relation": member.get_relationship_display(),
+                "status": member.get_status_display(),
                 "source": source,
             },
         )

@@ -190,6 +190,30 @@ def test_a_duplicate_pair_across_districts_shows_only_the_readers_own_child(city
     assert "和平区" in page and "津南区/双港镇/A村" in page  # the city sees both
 
 
+def test_a_child_who_moved_away_since_the_run_is_not_named_in_the_findings_list(city, personas, client):
+    from django.urls import reverse
+
+    first = make_child(city.village_a, "张小明")
+    first.address = "劝业场街1号"
+    first.save()
+    again = make_child(city.village_a, "张小明", id_number="")
+    again.birth_date, again.address = first.birth_date, first.address
+    again.save()
+    done(run())
+    [finding] = findings(Rule.DUPLICATE_CHILD)
+    client.force_login(personas.district_specialist)
+    listing = reverse("web:screening_finding_list")
+    assert "张小明" in client.get(listing).content.decode()
+    # Both children move to 和平区: the finding stays filed with 津南区, its children are no longer its.
+    Child.objects.filter(pk__in=[first.pk, again.pk]).update(
+        division=city.village_d, division_code=city.village_d.code
+    )
+    assert Finding.objects.filter(pk=finding.pk).exists()
+    assert "张小明" not in client.get(listing).content.decode()
+    page = client.get(reverse("web:screening_finding_detail", args=[finding.pk])).content.decode()
+    assert "张小明" not in page
+
+
 @pytest.fixture
 def city_candidate(city):
     """An orphan nobody registered, found in the city's lists (a household extract and a death list) and

@@ -21,7 +21,7 @@ from carenet.audit import events
 from carenet.audit.models import ChangeLog
 from carenet.core import idnumber
 from carenet.core.errors import CarenetError, RowErrors
-from carenet.registry.models import CategoryMembership, Child, PersonStatus
+from carenet.registry.models import CategoryMembership, FamilyMember, PersonStatus
 from carenet.screening import decide, imports, runs, selectors
 from carenet.screening.models import (
     DeptList,
@@ -256,7 +256,7 @@ def finding_list(request: HttpRequest) -> HttpResponse:
     if "state" not in data:
         data["state"] = FindingState.OPEN
     form = FindingFilterForm(data)
-    qs = scope(request.user, Finding.objects.select_related("child", "member"))
+    qs = scope(request.user, Finding.objects.all())
     if form.is_valid():
         if form.cleaned_data["state"]:
             qs = qs.filter(state=form.cleaned_data["state"])
@@ -266,7 +266,8 @@ def finding_list(request: HttpRequest) -> HttpResponse:
     query = data.copy()
     query.pop("page", None)
     records = selectors.finding_records(user=request.user, findings=page.object_list)
-    rows = [(f, records.get(f.record_id)) for f in page.object_list]
+    children = selectors.finding_children(user=request.user, findings=page.object_list)
+    rows = [(f, children.get(f.child_id), records.get(f.record_id)) for f in page.object_list]
     return render(
         request,
         "web/screening/findings.html",
@@ -302,32 +303,20 @@ def _record_side(record: ListRecord | None) -> dict[str, Any] | None:
 def _finding_or_404(request: HttpRequest, pk: int) -> Finding:
     return get_scoped_or_404(
         request.user,
-        Finding.objects.select_related(
-            "child__division",
-            "member",
-            "other_child__division",
-            "decided_by",
-            "application",
-            "problem",
-        ),
+        Finding.objects.select_related("decided_by", "application", "problem"),
         pk=pk,
     )
 
 
-def _visible_children(request: HttpRequest, finding: Finding) -> set[int]:
-    """Which of the finding's children (its child, the other child of a pair, the member's child) the reader
-    may see: a duplicate found by a city run can pair a child of this district with one of another, and a
-    child may have moved since the run; what is out of jurisdiction stays out of sight."""
-    member_child = finding.member.child_id if finding.member is not None else None
-    ids = [i for i in (finding.child_id, finding.other_child_id, member_child) if i is not None]
-    return set(scope(request.user, Child.objects.filter(pk__in=ids)).values_list("pk", flat=True))
-
-
 def _detail_context(request: HttpRequest, finding: Finding, form: DecideForm | None = None) -> dict[str, Any]:
-    visible = _visible_children(request, finding)
-    child = finding.child if finding.child_id in visible else None
-    other_child = finding.other_child if finding.other_child_id in visible else None
-    member = finding.member if finding.member is not None and finding.member.child_id in visible else None
+    # What the finding refers to, through the reader's jurisdiction: what lies outside stays out of sight.
+    try:
+        member = selectors.finding_member(user=request.user, finding=finding)
+    except FamilyMember.DoesNotExist:
+        member = None
+    children = selectors.finding_children(user=request.user, findings=[finding])
+    child = children.get(finding.child_id)  # type: ignore[arg-type]
+    other_child = children.get(finding.other_child_id)  # type: ignore[arg-type]
     categories = (
         list(scope(request.user, CategoryMembership.objects.filter(child=child, end_date__isnull=True)))
         if child is not None
@@ -374,15 +363,16 @@ def _detail_context(request: HttpRequest, finding: Finding, form: DecideForm | N
 @require(Perm.SCREENING_VIEW)
 def finding_detail(request: HttpRequest, pk: int) -> HttpResponse:
     finding = _finding_or_404(request, pk)
-    if finding.child_id:
+    context = _detail_context(request, finding)
+    if context["child"] is not None:  # recorded before the page is sent
         events.access_recorded(
             actor=request.user,
-            child_id=finding.child_id,
-            division_code=finding.child.division_code,
+            child_id=context["child"].pk,
+            division_code=context["child"].division_code,
             kind="view",
             detail=f"finding {finding.pk}",
         )
-    return render(request, "web/screening/finding_detail.html", _detail_context(request, finding))
+    return render(request, "web/screening/finding_detail.html", context)
 
 
 @require_POST
