@@ -122,14 +122,15 @@ def break_access_log(monkeypatch):
     single rows (audit.events) and bulk ones alike. Other audit rows are written as usual."""
     from carenet.audit import events
     from carenet.audit.models import AccessLog
+    from carenet.core import rawsql
 
     def apply(error: BaseException) -> None:
-        real = events._append
+        real = rawsql.insert_instance
 
-        def append(row):
+        def insert_instance(row, then=()):
             if isinstance(row, AccessLog):
                 raise error
-            return real(row)
+            return real(row, then)
 
         def bulk(*args, **kwargs):
             raise error
@@ -137,7 +138,7 @@ def break_access_log(monkeypatch):
         def statement(**kwargs):
             raise error
 
-        monkeypatch.setattr(events, "_append", append)
+        monkeypatch.setattr(rawsql, "insert_instance", insert_instance)
         monkeypatch.setattr(events, "access_statement", statement)
         monkeypatch.setattr(AccessLog.objects, "bulk_create", bulk)
 

@@ -1,21 +1,21 @@
-"""One function per event; each writes one append-only row."""
+"""One function per event, each writing append-only rows: one (`*_recorded`), many at once (`changes_recorded`,
+`accesses_recorded`), or a statement to run with the write it records (`*_statement`, rawsql.insert_with).
+Single rows go in by hand-written SQL (core.rawsql): every write in the system makes one, and the ORM's INSERT
+costs several times the row itself."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
-from django.db import connection, models
+from django.db import models
 from django.db.models.fields.files import FieldFile
-from django.utils import timezone
 
 from carenet.accounts.models import User
 from carenet.audit.models import AccessLog, ChangeLog
 from carenet.core import idnumber, rawsql
-
-M = TypeVar("M", ChangeLog, AccessLog)
 
 SENSITIVE = {"id_number"}
 SKIP = {
@@ -62,16 +62,6 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     return changes
 
 
-def _append(row: M) -> M:
-    """Insert an audit row by hand-written SQL (core.rawsql): every write in the system makes one, and the
-    ORM's INSERT costs several times the row itself. `at` is set here, as auto_now_add would."""
-    row.at = timezone.now()  # type: ignore[attr-defined]
-    row.pk = rawsql.insert(type(row), rawsql.values_of(row))
-    row._state.adding = False
-    row._state.db = connection.alias
-    return row
-
-
 def _change_row(
     *,
     actor: User | None,
@@ -84,10 +74,9 @@ def _change_row(
 ) -> dict[str, Any]:
     """The columns of one ChangeLog row (field names, in the table's order), for all three writers: a model
     instance (change_recorded, changes_recorded) and a statement without one (change_statement, on the hot
-    path of a posted visit). The actor goes by id, which both accept; `at` is now, as auto_now_add would
-    set it. `changes` is written as given: sensitive values come masked from diff()."""
+    path of a posted visit). The actor goes by id; `at` is set on insert (auto_now_add). `changes` is written
+    as given: sensitive values come masked from diff()."""
     return {
-        "at": timezone.now(),
         "actor_id": actor.pk if actor is not None else None,
         "entity": entity,
         "entity_id": entity_id,
@@ -117,7 +106,7 @@ def change_recorded(
         action=action,
         changes=changes,
     )
-    return _append(ChangeLog(**row))
+    return rawsql.insert_instance(ChangeLog(**row))
 
 
 def change_statement(
@@ -134,7 +123,7 @@ def change_statement(
         action=ChangeLog.Action.CREATE.value,
         changes=changes,
     )
-    return rawsql.insert_statement(ChangeLog, row)
+    return rawsql.insert_statement(ChangeLog, rawsql.values_of(ChangeLog(**row)))
 
 
 def changes_recorded(
@@ -166,7 +155,7 @@ def changes_recorded(
 def access_recorded(
     *, actor: User, child_id: int, division_code: str, kind: str, detail: str = ""
 ) -> AccessLog:
-    return _append(
+    return rawsql.insert_instance(
         AccessLog(actor=actor, child_id=child_id, division_code=division_code, kind=kind, detail=detail)
     )
 
@@ -176,17 +165,8 @@ def access_statement(
 ) -> rawsql.Statement:
     """access_recorded as a statement to run with the write whose answer shows the child's data
     (rawsql.insert_with): the data is never sent without its access record, nor the write kept without it."""
-    return rawsql.insert_statement(
-        AccessLog,
-        {
-            "at": timezone.now(),
-            "actor": actor.pk,
-            "child_id": child_id,
-            "division_code": division_code,
-            "kind": kind,
-            "detail": detail,
-        },
-    )
+    row = AccessLog(actor=actor, child_id=child_id, division_code=division_code, kind=kind, detail=detail)
+    return rawsql.insert_statement(AccessLog, rawsql.values_of(row))
 
 
 def accesses_recorded(
@@ -194,7 +174,9 @@ def accesses_recorded(
 ) -> int:
     """One access row per child. Many at once (a district's bank file names 100,000) go by COPY on PostgreSQL."""
     rows = [(actor.pk, cid, code, kind, detail) for cid, code in children]
-    if len(rows) == 1:  # one child read (a visit posted from a phone): the cheap single insert
+    if (
+        len(rows) == 1
+    ):  # one child read (a replay answered to a phone, one file opened): the cheap single insert
         access_recorded(actor=actor, child_id=rows[0][1], division_code=rows[0][2], kind=kind, detail=detail)
         return 1
     if len(rows) < BULK_ACCESS_ROWS:

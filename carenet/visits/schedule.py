@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Max
 from django.dispatch import receiver
-from django.utils import timezone
 
 from carenet.accounts.jurisdiction import under
 from carenet.core import rawsql
@@ -176,8 +175,7 @@ def after_visit(
     if due is None:
         return rawsql.delete_statement(VisitSchedule, child.pk) if scheduled else None
     row = _row(child.pk, child.division_code, due, last)
-    row.updated_at = timezone.now()  # as auto_now would
-    values = rawsql.values_of(row)  # every column but the primary key, the child
+    values = rawsql.values_of(row, add=not scheduled)  # every column but the primary key, the child
     if scheduled:
         return rawsql.update_statement(VisitSchedule, child.pk, values)
     return rawsql.insert_statement(VisitSchedule, {"child": child.pk, **values})

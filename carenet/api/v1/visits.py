@@ -6,8 +6,10 @@ visit (200), and the same id with any other body, or from another account, is re
 taken over the JSON exactly as received (key order and whitespace aside), so a replay is recognised by an
 indexed lookup made with the child's own query, before the photos are checked or anything is written.
 
-Reads go through visits.selectors (which start from scope()); every answer that carries a child's data writes
-an access record first, and if that write fails the caller gets a 503 and no data (fail closed).
+Reads go through visits.selectors (which start from scope(), or scope_sql in the hand-written read-back of a
+replay); every answer that carries a child's data writes an access record first, and if that write fails the
+caller gets an error and no data (fail closed): a 503 for a read; a new visit is not stored at all, its access
+record being part of the same statement, and the phone resends it.
 """
 
 from __future__ import annotations
