@@ -72,6 +72,29 @@ def test_columns_read_a_row_as_the_orm_does(children, personas):
     assert values[0] == orm.received_at and values[1] == orm.client_id and values[-1] == orm.child_id
 
 
+def _scheduled(child) -> VisitSchedule:  # type: ignore[no-untyped-def]
+    return VisitSchedule.objects.create(
+        child=child,
+        division_code=child.division_code,
+        interval_days=30,
+        category="x",
+        next_due_on=dt.date.today(),
+    )
+
+
+def _schedule_insert(child, **over) -> rawsql.Statement:  # type: ignore[no-untyped-def]
+    values = {
+        "child": child.pk,
+        "division_code": child.division_code,
+        "interval_days": 30,
+        "category": "left_behind",
+        "next_due_on": dt.date(2026, 12, 2),
+        "updated_at": timezone.now(),
+        **over,
+    }
+    return rawsql.insert_statement(VisitSchedule, values)
+
+
 def test_insert_with_writes_the_row_and_what_refers_to_it(children, personas):
     child = children.own
     note = rawsql.insert_statement(
@@ -87,18 +110,7 @@ def test_insert_with_writes_the_row_and_what_refers_to_it(children, personas):
             "changes": {"visited_on": [None, "2026-11-02"]},
         },
     )
-    due = rawsql.insert_statement(
-        VisitSchedule,
-        {
-            "child": child.pk,
-            "division_code": child.division_code,
-            "interval_days": 30,
-            "category": "left_behind",
-            "last_visit_on": dt.date(2026, 11, 2),
-            "next_due_on": dt.date(2026, 12, 2),
-            "updated_at": timezone.now(),
-        },
-    )
+    due = _schedule_insert(child, last_visit_on=dt.date(2026, 11, 2))
     pk = rawsql.insert_with(Visit, _visit_values(child, personas.director_a), [note, due])
     log = ChangeLog.objects.get(entity="visit", entity_id=pk)
     assert log.changes == {"visited_on": [None, "2026-11-02"]} and log.child_id == child.pk
@@ -107,24 +119,8 @@ def test_insert_with_writes_the_row_and_what_refers_to_it(children, personas):
 
 def test_insert_with_is_all_or_nothing(children, personas):
     child = children.own
-    VisitSchedule.objects.create(
-        child=child,
-        division_code=child.division_code,
-        interval_days=30,
-        category="x",
-        next_due_on=dt.date.today(),
-    )
-    duplicate = rawsql.insert_statement(  # the child already has a schedule row: the primary key refuses
-        VisitSchedule,
-        {
-            "child": child.pk,
-            "division_code": child.division_code,
-            "interval_days": 30,
-            "category": "left_behind",
-            "next_due_on": dt.date(2026, 12, 2),
-            "updated_at": timezone.now(),
-        },
-    )
+    _scheduled(child)
+    duplicate = _schedule_insert(child)  # the child already has a schedule row: the primary key refuses
     with pytest.raises(IntegrityError), transaction.atomic():
         rawsql.insert_with(Visit, _visit_values(child, personas.director_a), [duplicate])
     assert not Visit.objects.exists()
@@ -132,13 +128,7 @@ def test_insert_with_is_all_or_nothing(children, personas):
 
 def test_update_and_delete_statements(children):
     child = children.own
-    VisitSchedule.objects.create(
-        child=child,
-        division_code=child.division_code,
-        interval_days=30,
-        category="x",
-        next_due_on=dt.date.today(),
-    )
+    _scheduled(child)
     changed = rawsql.execute(rawsql.update_statement(VisitSchedule, child.pk, {"interval_days": 90}))
     assert changed == 1 and VisitSchedule.objects.get(child=child).interval_days == 90
     assert rawsql.execute(rawsql.delete_statement(VisitSchedule, child.pk)) == 1
