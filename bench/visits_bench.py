@@ -707,11 +707,10 @@ def selector_timings(results: list[ReadResult], users: dict[str, object], args: 
 
 
 def explain(users: dict[str, object]) -> None:
-    from django.db.models import Count, Q
-    from django.db.models.functions import Substr
+    from django.db import connection
     from django.utils import timezone
 
-    from carenet.visits import selectors
+    from carenet.visits import selectors, tally
 
     today = timezone.localdate()
     for who, user in users.items():
@@ -722,14 +721,13 @@ def explain(users: dict[str, object]) -> None:
             f"\n==== {who}: never visited page\n"
             f"{rows.filter(last_visit_on__isnull=True)[:200].explain(analyze=True)}"
         )
-        width = 6 if len(user.division.code) == 2 else 9  # type: ignore[attr-defined]
-        grouped = (
-            qs.annotate(prefix=Substr("division_code", 1, width))
-            .values("prefix")
-            .annotate(n=Count("child_id"), overdue=Count("child_id", filter=Q(next_due_on__lt=today)))
-            .order_by()
-        )
-        print(f"\n==== {who}: rollup grouped\n{grouped.explain(analyze=True, buffers=True)}")
+        code = user.division.code  # type: ignore[attr-defined]
+        width = 6 if len(code) <= 4 else 9
+        sql, params = tally.sums_sql(user, code, width, today, today + dt.timedelta(days=7))  # type: ignore[arg-type]
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        print(f"\n==== {who}: rollup from the visit tally\n{plan}")
 
 
 # ================================================================================================= report

@@ -2,7 +2,8 @@
 
 The master process runs the automatic escalation of overdue problems (carenet/problems/escalation.py)
 on a timer thread started by `when_ready`: every CARENET_ESCALATE_MINUTES minutes (default 10; 0 turns
-it off, e.g. where cron runs `carenet escalate_problems` instead). The master, not the workers, so that
+it off, e.g. where cron runs `carenet escalate_problems` instead). The same run folds the visit tally's
+appended changes in (carenet/visits/tally.py; `carenet visit_tally compact` from cron otherwise). The master, not the workers, so that
 four workers do not mean four runs; several servers (or cron as well) are harmless, each run re-reads
 its rows under a lock and an escalated problem is not due again the same day.
 
@@ -56,13 +57,17 @@ def run_once(log: Any) -> int | None:
             if not _django_ready():
                 django.setup()
             from carenet.problems.escalation import escalate_overdue
+            from carenet.visits import tally
 
             count = escalate_overdue()
+            folded = tally.compact()
         except Exception as exc:  # the timer must survive a failed run (database restarting, ...)
             log.error("carenet escalation failed: %s", type(exc).__name__)
             return None
         else:
-            log.info("carenet escalation: %d problems escalated", count)
+            log.info(
+                "carenet escalation: %d problems escalated; visit tally: %d changes folded in", count, folded
+            )
             return count
         finally:
             if _django_ready():

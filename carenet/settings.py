@@ -208,6 +208,8 @@ MAX_VISIT_PHOTOS = envint("CARENET_MAX_VISIT_PHOTOS", 4)
 # How far back a visit may be dated (an offline phone may upload days later).
 VISIT_MAX_AGE_DAYS = envint("CARENET_VISIT_MAX_AGE_DAYS", 90)
 VISIT_DUE_SOON_DAYS = envint("CARENET_VISIT_DUE_SOON_DAYS", 7)
+# Readers of the visit tally fold its appended changes in once this many have piled up (visits.tally).
+VISIT_TALLY_COMPACT_ROWS = envint("CARENET_VISIT_TALLY_COMPACT_ROWS", 5000)
 # Basic living allowance policy: paid through the month of the 18th birthday (1), or through the month
 # before it (0).
 PAY_THROUGH_18TH_BIRTHDAY_MONTH = envbool("CARENET_PAY_THROUGH_18TH_BIRTHDAY_MONTH", True)

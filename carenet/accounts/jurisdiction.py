@@ -71,7 +71,7 @@ def _division_fields() -> dict[type[models.Model], str]:
         Household,
     )
     from carenet.screening.models import DeptList, Finding, ListRecord, ScreeningRun
-    from carenet.visits.models import Visit, VisitPhoto, VisitSchedule
+    from carenet.visits.models import Visit, VisitPhoto, VisitSchedule, VisitTally, VisitTallyChange
 
     fields: dict[type[models.Model], str] = {
         Division: "code",
@@ -87,6 +87,10 @@ def _division_fields() -> dict[type[models.Model], str]:
         Visit: "division_code",
         VisitPhoto: "visit__division_code",
         VisitSchedule: "division_code",
+        # The visit tally counts whole streets: a street code under a village's 12-digit code matches nothing,
+        # so only the street, the district and the city see it (and count their schedule from it).
+        VisitTally: "street_code",
+        VisitTallyChange: "street_code",
         Problem: "division_code",
         ProblemAction: "problem__division_code",
         Application: "division_code",
@@ -269,6 +273,17 @@ def division_in_scope(user: User, division: Division) -> bool:
         bool(user.division_id)
         and user.role in TERRITORIAL_ROLES
         and division.code.startswith(user.division.code)
+    )
+
+
+def sees_all_under(user: User, division: Division) -> bool:
+    """Does scope() give `user` every record filed under `division`: a territorial user at or above it?
+    (Then a count kept per division, like the visit tally, is the count of what they see.)"""
+    return (
+        user.is_authenticated
+        and user.is_active
+        and user.role in TERRITORIAL_ROLES
+        and in_subtree(user, division)
     )
 
 

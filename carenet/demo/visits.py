@@ -34,6 +34,7 @@ from carenet.demo.population import worker_count
 from carenet.demo.rand import Weighted, integer, pick
 from carenet.problems.models import Notification, Problem, ProblemAction
 from carenet.registry.models import CategoryMembership, Child, ChildStatus
+from carenet.visits import tally
 from carenet.visits.models import Visit, VisitSchedule
 from carenet.visits.schedule import Rules, compute_due
 from carenet.visits.services import VISIT_FIELDS
@@ -725,6 +726,7 @@ def populate_visits(
         for rows in _results(units, worker_count(total, workers)):
             writer.write(rows)
         stats = writer.finish()
+    tally.compact()  # the schedule's triggers appended a change per batch (PostgreSQL) or per child (SQLite)
     log(
         f"  visits {stats.visits:,}, schedules {stats.schedules:,}, problems {stats.problems:,} "
         f"({time.monotonic() - started:.1f} s)"

@@ -90,6 +90,43 @@ class VisitSchedule(models.Model):
         return f"{self.child_id} due {self.next_due_on}"
 
 
+class VisitTally(models.Model):
+    """How many scheduled children each street has per due date, visited before or never: the work-list
+    counts and rollups of a street and above, read without scanning a schedule row per child.
+
+    Kept by the database itself: triggers on VisitSchedule (migration 0006) append every change to
+    VisitTallyChange, and `visits.tally.compact()` folds those changes in here. The counts of a street are
+    the rows of both tables under it; `carenet visit_tally check` compares them with the schedule."""
+
+    street_code = models.CharField(max_length=9)  # the first nine digits of the children's village code
+    next_due_on = models.DateField()
+    visited = models.BooleanField()  # False: never visited (VisitSchedule.last_visit_on is null)
+    children = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["street_code", "next_due_on", "visited"], name="tally_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.street_code} {self.next_due_on} {self.visited}: {self.children}"
+
+
+class VisitTallyChange(models.Model):
+    """One change to VisitTally, appended by the schedule's triggers (a street, due date and visited state
+    gained or lost `children`): appending never waits for another writer, so phones posting visits for
+    the same street at once do not queue on a shared counter row."""
+
+    id = models.BigAutoField(primary_key=True)
+    street_code = models.CharField(max_length=9)
+    next_due_on = models.DateField()
+    visited = models.BooleanField()
+    children = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.street_code} {self.next_due_on} {self.visited}: {self.children:+d}"
+
+
 class LivingSituation(models.TextChoices):
     GOOD = "good", _("Good")
     ADEQUATE = "adequate", _("Adequate")

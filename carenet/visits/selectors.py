@@ -1,7 +1,9 @@
 """Reads for visits: work lists (overdue, due soon, never visited), rollups up the hierarchy, visit lists.
 
-Everything starts from scope(). Work lists and rollups read only VisitSchedule (one row per scheduled child),
-never the visits themselves, so their cost does not grow with the years of visit history."""
+Everything starts from scope(). Work lists read only VisitSchedule (one row per scheduled child), never the
+visits themselves, so their cost does not grow with the years of visit history; the counts and rollups of a
+street and above read the visit tally (visits.tally: children per street and due date), so they do not grow
+with the number of children either."""
 
 from __future__ import annotations
 
@@ -15,11 +17,12 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
 
-from carenet.accounts.jurisdiction import get_scoped_or_404, scope, scope_sql, under
+from carenet.accounts.jurisdiction import get_scoped_or_404, scope, scope_sql, sees_all_under, under
 from carenet.accounts.models import Division, User
 from carenet.core import rawsql
 from carenet.problems.models import Problem
 from carenet.registry.models import Child
+from carenet.visits import tally
 from carenet.visits.models import Visit, VisitPhoto, VisitSchedule
 
 
@@ -77,9 +80,30 @@ def schedules_under(actor: User, division: Division | None) -> QuerySet[VisitSch
 
 
 def counts(actor: User, *, division: Division | None = None, today: dt.date | None = None) -> Counts:
-    """The actor's counts, or those under one division of their jurisdiction, in one aggregate query."""
+    """The actor's counts, or those under one division of their jurisdiction, in one aggregate query: from
+    the visit tally for a street and above when the actor sees all of it, else from the schedule."""
+    today = _today(today)
+    code = _tally_code(actor, division)
+    if code is not None:
+        return _tally_counts(actor, code, len(code), today).get(code, Counts())
     qs = schedules_under(actor, division)
-    return Counts(**qs.aggregate(**_count_filters(_today(today))))
+    return Counts(**qs.aggregate(**_count_filters(today)))
+
+
+def _tally_code(actor: User, division: Division | None) -> str | None:
+    """The division code the tally can count for this actor, or None (a village, a caseload, a division
+    the actor sees only part of: those are counted from the schedule)."""
+    division = division or (actor.division if actor.is_authenticated and actor.division_id else None)
+    if division is None or not tally.serves(division.code) or not sees_all_under(actor, division):
+        return None
+    return division.code
+
+
+def _tally_counts(actor: User, code: str, width: int, today: dt.date) -> dict[str, Counts]:
+    return {
+        prefix: Counts(s.scheduled, s.overdue, s.due_soon, s.never_visited)
+        for prefix, s in tally.sums(actor, code, width, today, _soon(today)).items()
+    }
 
 
 @dataclass
@@ -145,6 +169,11 @@ def rollup(actor: User, parent: Division, *, today: dt.date | None = None) -> tu
     if not subs:
         return [], counts(actor, division=parent, today=today)
     width = len(subs[0].code)
+    if _tally_code(actor, parent) is not None and tally.serves(subs[0].code):
+        by_prefix = _tally_counts(actor, parent.code, width, today)
+        return [RollupRow(d, by_prefix.get(d.code, Counts())) for d in subs], sum(
+            by_prefix.values(), Counts()
+        )
     grouped = (
         schedules_under(actor, parent)
         .annotate(prefix=Substr("division_code", 1, width))

@@ -15,8 +15,8 @@ from carenet.accounts.models import Role, User
 from carenet.demo import visits as demo_visits
 from carenet.problems.models import ActionKind, Notification, Problem, ProblemAction, ProblemState
 from carenet.registry.models import Child, ChildStatus
-from carenet.visits import schedule
-from carenet.visits.models import ReviewState, Visit, VisitSchedule
+from carenet.visits import schedule, tally
+from carenet.visits.models import ReviewState, Visit, VisitSchedule, VisitTally, VisitTallyChange
 
 SCHEDULE_FIELDS = ("child_id", "division_code", "interval_days", "category", "last_visit_on", "next_due_on")
 
@@ -32,6 +32,9 @@ def test_every_scheduled_child_has_visits_and_the_build_says_so(demo: str) -> No
     visited = VisitSchedule.objects.filter(last_visit_on__isnull=False).count()
     assert visited / scheduled > 0.85  # a few per cent were never visited
     assert visited < scheduled
+    # The visit tally counts the same children, folded in once the load is done.
+    assert tally.check() == [] and not VisitTallyChange.objects.exists()
+    assert sum(VisitTally.objects.values_list("children", flat=True)) == scheduled
 
 
 def test_schedules_equal_what_schedule_refresh_computes(demo: str) -> None:

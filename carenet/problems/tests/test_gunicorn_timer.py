@@ -14,6 +14,7 @@ import pytest
 
 from carenet import gunicorn_conf
 from carenet.problems.models import Problem
+from carenet.visits.models import VisitSchedule, VisitTally, VisitTallyChange
 
 
 class Log:
@@ -48,9 +49,17 @@ def test_one_run_escalates_and_logs_counts_only(personas, raise_problem):
     from carenet.problems.tests.conftest import overdue_by
 
     problem = overdue_by(raise_problem(), 2)
+    VisitSchedule.objects.create(
+        child=problem.child,
+        division_code=problem.division_code,
+        interval_days=30,
+        category="left_behind",
+        next_due_on=problem.deadline,
+    )  # the schedule's trigger appends one change to the visit tally; the run folds it in
     log = Log()
     assert gunicorn_conf.run_once(log) == 1
-    assert log.lines == ["carenet escalation: 1 problems escalated"]
+    assert log.lines == ["carenet escalation: 1 problems escalated; visit tally: 1 changes folded in"]
+    assert VisitTally.objects.get().children == 1 and not VisitTallyChange.objects.exists()
     assert Problem.objects.get(pk=problem.pk).level == 1
     assert gunicorn_conf.run_once(log) == 0
 
