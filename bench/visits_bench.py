@@ -649,6 +649,17 @@ class ReadResult:
     note: str = ""
 
 
+def fold_tally() -> tuple[int, float, int]:
+    """Fold in the tally changes the load appended, timed: what the next reader (or the timer) would pay."""
+    from django.conf import settings
+
+    from carenet.visits import tally
+
+    started = time.perf_counter()
+    folded = tally.compact()
+    return folded, (time.perf_counter() - started) * 1000, settings.VISIT_TALLY_COMPACT_ROWS
+
+
 def read_cases(port: int) -> tuple[list[ReadCase], dict[str, object]]:
     from carenet.accounts.models import User
     from carenet.accounts.services import token_issue
@@ -881,6 +892,7 @@ def main() -> None:
         if args.ceiling:
             log("ceiling: GET /api/v1/me …")
             ceiling = asyncio.run(run_load(directors, args, server.pid, probe="/api/v1/me"))
+        folding = fold_tally() if loads else None
         reads = []
         if args.reads > 0:
             log("reads …")
@@ -891,6 +903,12 @@ def main() -> None:
     if args.explain:
         explain(users)
     report(info, args, loads, reads, ceiling)
+    if folding:
+        print(
+            f"\nvisit tally: {folding[0]:,} changes appended by the schedule's triggers since the last fold "
+            f"(the serve timer folds every 10 min, readers past {folding[2]:,}); folded in by one compaction "
+            f"in {folding[1]:.0f} ms"
+        )
     kept = Path(tempfile.gettempdir()) / "carenet-visits-bench-server.log"
     shutil.copy(Path(media) / "server.log", kept)
     print(f"\nserver log: {kept}")

@@ -21,7 +21,7 @@ from carenet.accounts.services import token_issue
 from carenet.registry import services as registry
 from carenet.tests_support.factories import ChildFactory
 from carenet.visits import selectors, services, tally
-from carenet.visits.models import VisitSchedule, VisitTally, VisitTallyChange
+from carenet.visits.models import VisitRule, VisitSchedule, VisitTally, VisitTallyChange
 from carenet.visits.selectors import Counts
 
 TODAY = timezone.localdate
@@ -178,9 +178,14 @@ def test_compactions_running_while_phones_post_visits_fold_every_change_once(cit
     """Eight phones post five visits each (every visit moves a schedule row) while two compactions loop;
     each on its own connection. At the end the tally still equals the schedule."""
     phones, visits = 8, 5
+    # A transactional test starts from a flushed database: without the rules migration 0002 wrote.
+    VisitRule.objects.get_or_create(
+        category="left_behind", district_code="", valid_to=None, defaults={"interval_days": 30}
+    )
     kids = [ChildFactory(name=f"孩子{i}", division=city.village_a) for i in range(phones)]
     for kid in kids:
         _open(personas.city_admin, kid, days_ago=200)
+    assert VisitSchedule.objects.filter(child__in=kids, last_visit_on=None).count() == phones
     tally.compact()  # from here on, whatever a compaction folds in was appended by a phone's visit
     token = token_issue(user=personas.director_a)
     start = threading.Barrier(phones + 2)
@@ -202,6 +207,7 @@ def test_compactions_running_while_phones_post_visits_fold_every_change_once(cit
                     "visited_on": (TODAY() - dt.timedelta(days=visits - day)).isoformat(),
                 }
                 response = client.post("/api/v1/visits/", json.dumps(sent), content_type="application/json")
+                assert response.status_code == 201, (number, day, response.content)
                 statuses.append(response.status_code)
             return statuses
         finally:
@@ -219,8 +225,10 @@ def test_compactions_running_while_phones_post_visits_fold_every_change_once(cit
 
     with ThreadPoolExecutor(max_workers=phones + 2) as pool:
         compactions = [pool.submit(compactor) for _ in range(2)]
-        posted = list(pool.map(phone, range(phones)))
-        done.set()
+        try:
+            posted = list(pool.map(phone, range(phones)))
+        finally:
+            done.set()  # a phone that failed must not leave the compactions looping
         for c in compactions:
             c.result()
     assert posted == [[201] * visits] * phones
