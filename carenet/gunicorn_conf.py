@@ -3,9 +3,10 @@
 The master process runs the automatic escalation of overdue problems (carenet/problems/escalation.py)
 on a timer thread started by `when_ready`: every CARENET_ESCALATE_MINUTES minutes (default 10; 0 turns
 it off, e.g. where cron runs `carenet escalate_problems` instead). The same run folds the visit tally's
-appended changes in (carenet/visits/tally.py; `carenet visit_tally compact` from cron otherwise). The master, not the workers, so that
-four workers do not mean four runs; several servers (or cron as well) are harmless, each run re-reads
-its rows under a lock and an escalated problem is not due again the same day.
+appended changes in (carenet/visits/tally.py; `carenet visit_tally compact` from cron otherwise). The
+master, not the workers, so that four workers do not mean four runs; several servers (or cron as well)
+are harmless, each run re-reads its rows under a lock and an escalated problem is not due again the same
+day, and a compaction folds each change exactly once.
 
 Fork safety: gunicorn forks new workers from this master while the thread may be talking to the
 database. A worker must not inherit a half-used connection, so forks wait for a running escalation to

@@ -101,8 +101,7 @@ def _tally_code(actor: User, division: Division | None) -> str | None:
 
 def _tally_counts(actor: User, code: str, width: int, today: dt.date) -> dict[str, Counts]:
     return {
-        prefix: Counts(s.scheduled, s.overdue, s.due_soon, s.never_visited)
-        for prefix, s in tally.sums(actor, code, width, today, _soon(today)).items()
+        prefix: Counts(*sums) for prefix, sums in tally.sums(actor, code, width, today, _soon(today)).items()
     }
 
 

@@ -33,7 +33,7 @@ from carenet.visits.models import VisitTally, VisitTallyChange
 
 STREET = 9  # the tally's key is the first nine digits of a village code
 
-# What the tally must hold for the schedule as it is (also the fill of migration 0006).
+# What the tally must hold for the schedule as it is (the same as migration 0006's fill).
 _FROM_SCHEDULE = (
     "SELECT SUBSTR(division_code, 1, 9) AS street_code, next_due_on, last_visit_on IS NOT NULL AS visited, "
     "COUNT(*) AS children FROM visits_visitschedule GROUP BY 1, 2, 3"
@@ -45,24 +45,16 @@ def serves(code: str) -> bool:
     return len(code) <= STREET
 
 
-@dataclass(frozen=True)
-class Sums:
-    scheduled: int
-    overdue: int
-    due_soon: int
-    never_visited: int
-
-
-def sums(actor: User, code: str, width: int, today: dt.date, soon: dt.date) -> dict[str, Sums]:
+def sums(actor: User, code: str, width: int, today: dt.date, soon: dt.date) -> dict[str, tuple[int, ...]]:
     """Counts under division `code` grouped by the first `width` digits of the street code (width <= 9):
-    scheduled, overdue (due before `today`), due from `today` to `soon`, never visited. Only what the actor
+    (scheduled, overdue: due before `today`, due from `today` to `soon`, never visited). Only what the actor
     may see (scope_sql on both tables); the caller makes sure that is every child under `code`."""
     if pending() >= settings.VISIT_TALLY_COMPACT_ROWS:
         compact()
     sql, params = sums_sql(actor, code, width, today, soon)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return {prefix: Sums(*(int(n) for n in rest)) for prefix, *rest in cursor.fetchall()}
+        return {prefix: tuple(int(n) for n in rest) for prefix, *rest in cursor.fetchall()}
 
 
 def sums_sql(actor: User, code: str, width: int, today: dt.date, soon: dt.date) -> tuple[str, list[object]]:
