@@ -167,7 +167,12 @@ def after_visit(
     """The schedule change a visit just stored makes, as a statement for the visit's own write (the hot
     path: core.rawsql), from what the caller read with the child: the schedule's last visit (`scheduled`:
     the child has a row), the open categories and the rules in force. The last visit is the later of the
-    stored one and this one. None when there is nothing to change."""
+    stored one and this one. None when there is nothing to change.
+
+    The caller read the schedule before this write, so another visit to the same child may have been
+    stored in between: the statement never moves the last visit back. Whichever of two concurrent visits
+    commits last, the later-dated one decides the schedule (an update of a row that already holds a later
+    visit changes nothing; an insert that finds a row already there becomes that guarded update)."""
     from carenet.visits.models import VisitSchedule
 
     last = max(last_visit_on, visited_on) if last_visit_on else visited_on
@@ -176,9 +181,24 @@ def after_visit(
         return rawsql.delete_statement(VisitSchedule, child.pk) if scheduled else None
     row = _row(child.pk, child.division_code, due, last)
     values = rawsql.values_of(row, add=not scheduled)  # every column but the primary key, the child
+    column = rawsql.quote(VisitSchedule._meta.get_field("last_visit_on").column)
     if scheduled:
-        return rawsql.update_statement(VisitSchedule, child.pk, values)
-    return rawsql.insert_statement(VisitSchedule, {"child": child.pk, **values})
+        update = rawsql.update_statement(VisitSchedule, child.pk, values)
+        return rawsql.Statement(
+            f"{update.sql} AND ({column} IS NULL OR {column} <= %s)",
+            [*update.params, rawsql.param(VisitSchedule, "last_visit_on", last)],
+        )
+    insert = rawsql.insert_statement(VisitSchedule, {"child": child.pk, **values})
+    table = rawsql.quote(VisitSchedule._meta.db_table)
+    sets = ", ".join(
+        f"{c} = excluded.{c}"
+        for c in (rawsql.quote(VisitSchedule._meta.get_field(name).column) for name in values)
+    )
+    return rawsql.Statement(
+        f"{insert.sql} ON CONFLICT ({rawsql.quote(VisitSchedule._meta.pk.column)}) DO UPDATE SET {sets} "
+        f"WHERE {table}.{column} IS NULL OR {table}.{column} <= excluded.{column}",
+        insert.params,
+    )
 
 
 def refresh_under(division_code: str) -> int:

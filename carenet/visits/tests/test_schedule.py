@@ -172,3 +172,47 @@ def test_bulk_refresh_agrees_with_one_by_one(city, personas, children):
     VisitSchedule.objects.all().delete()
     assert refresh([k.pk for k in kids]) == 4
     assert {row.child_id: row.next_due_on for row in VisitSchedule.objects.all()} == one_by_one
+
+
+def test_a_later_visit_stored_meanwhile_decides_the_schedule_whichever_commits_last(city, personas, children):
+    """Two visits to one child at once: the earlier-dated one read the schedule before the later-dated one
+    was stored, and writes after it. Its schedule change must not move the last visit back, whether it
+    would update the row or (having read no row) insert one."""
+    from carenet.core import rawsql
+    from carenet.visits import schedule
+
+    admin, director, child = personas.city_admin, personas.director_a, children.own
+    today = timezone.localdate()
+    registry.category_open(
+        actor=admin,
+        child=child,
+        category="left_behind",
+        start_date=today - dt.timedelta(days=100),
+        reason="r",
+    )
+    stale = services._context(director, child.pk, uuid.uuid4())  # what the earlier-dated visit read
+    _visit(director, child, today - dt.timedelta(days=1))  # the later-dated visit, stored in between
+    decided = (_sched(child).last_visit_on, _sched(child).next_due_on)
+    assert decided == (today - dt.timedelta(days=1), today + dt.timedelta(days=29))
+
+    def write_stale(scheduled: bool) -> None:
+        rawsql.execute(
+            schedule.after_visit(
+                stale.child,
+                stale.last_visit_on,
+                scheduled,
+                today - dt.timedelta(days=5),
+                stale.categories,
+                stale.rules,
+            )
+        )
+
+    write_stale(scheduled=True)  # an UPDATE of the row
+    assert (_sched(child).last_visit_on, _sched(child).next_due_on) == decided
+    write_stale(scheduled=False)  # an INSERT that finds the row there
+    assert (_sched(child).last_visit_on, _sched(child).next_due_on) == decided
+    assert VisitSchedule.objects.filter(child=child).count() == 1
+    # In the usual order the earlier visit's change still applies.
+    VisitSchedule.objects.filter(child=child).update(last_visit_on=None, next_due_on=today)
+    write_stale(scheduled=True)
+    assert _sched(child).last_visit_on == today - dt.timedelta(days=5)
