@@ -136,6 +136,13 @@ def _check_fields(fields: dict[str, Any]) -> None:
         value = fields.get(name)
         if value is not None and not -bound <= value <= bound:
             raise CarenetError(_("The location is not a valid coordinate."), field=name)
+    # Metres, a PositiveIntegerField: the database's CHECK would otherwise refuse it mid-write, which the
+    # write would take for a concurrent retry.
+    accuracy = fields.get("location_accuracy")
+    if accuracy is not None and not (isinstance(accuracy, int) and 0 <= accuracy <= 2_147_483_647):
+        raise CarenetError(
+            _("The location accuracy must be a whole number of metres."), field="location_accuracy"
+        )
 
 
 def _check_date(visited_on: dt.date, child: Child) -> None:

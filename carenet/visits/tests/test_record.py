@@ -61,3 +61,26 @@ def test_a_stored_visit_keeps_its_photo(city, personas, children, settings, tmp_
     assert (again.pk, created, len(_files())) == (visit.pk, False, 1)
     with pytest.raises(services.VisitConflict):
         services.record_visit(actor=personas.director_a, data=data, digest="e" * 64)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"location_accuracy": -1}, "location_accuracy"),
+        ({"location_accuracy": 2**31}, "location_accuracy"),
+        ({"location_accuracy": 12.5}, "location_accuracy"),
+        ({"latitude": 91}, "latitude"),
+        ({"living": "palace"}, "living"),
+        ({"health": "x" * 301}, "health"),
+    ],
+)
+def test_a_service_caller_gets_the_field_named_not_a_database_error(city, personas, children, fields, field):
+    """The API's schema refuses these first; any other caller of the service gets the same clear error
+    (a negative accuracy used to reach the database's CHECK and come back as a 500)."""
+    data = services.VisitInput(
+        client_id=uuid.uuid4(), child_id=children.own.pk, visited_on=timezone.localdate(), fields=fields
+    )
+    with pytest.raises(CarenetError) as err:
+        services.record_visit(actor=personas.director_a, data=data, digest="d" * 64)
+    assert err.value.field == field
+    assert not Visit.objects.exists()
