@@ -82,13 +82,14 @@ def token_issue(*, user: User) -> str:
 _TOKEN = rawsql.Columns(ApiToken, ("id", "last_used_at"), "t")
 _USER = rawsql.Columns(User, tuple(f.name for f in User._meta.concrete_fields), "u")
 _DIVISION = rawsql.Columns(Division, tuple(f.name for f in Division._meta.concrete_fields), "d")
+_TOKEN_ROW = rawsql.Layout(_TOKEN, _USER, _DIVISION)
 
 
 @cache
 def _token_sql() -> str:
     q = rawsql.quote
     return (
-        f"SELECT {_TOKEN.sql}, {_USER.sql}, {_DIVISION.sql} FROM {q(ApiToken._meta.db_table)} t "
+        f"SELECT {_TOKEN_ROW.sql} FROM {q(ApiToken._meta.db_table)} t "
         f"JOIN {q(User._meta.db_table)} u ON u.id = t.user_id "
         f"LEFT JOIN {q(Division._meta.db_table)} d ON d.id = u.division_id "
         "WHERE t.key_hash = %s AND t.revoked_at IS NULL AND t.expires_at > %s"
@@ -105,13 +106,12 @@ def token_user(token: str) -> User | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    token_id, last_used = _TOKEN.values(row)
-    width = len(_TOKEN.fields)
-    user = _USER.load(row[width:])
+    token_part, user_part, division_part, _rest = _TOKEN_ROW.split(row)
+    token_id, last_used = _TOKEN.values(token_part)
+    user = _USER.load(user_part)
     if not user.is_active:
         return None
-    rest = row[width + len(_USER.fields) :]
-    user.division = _DIVISION.load(rest) if rest[0] is not None else None
+    user.division = _DIVISION.load(division_part) if division_part[0] is not None else None
     if last_used is None or now - last_used > dt.timedelta(minutes=5):
         ApiToken.objects.filter(pk=token_id).update(last_used_at=now)  # throttled: not a write per request
     return user

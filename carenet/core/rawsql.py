@@ -117,6 +117,25 @@ class Columns:
         return self.model.from_db(DEFAULT_DB_ALIAS, self._attnames, [values[i] for i in self._order])
 
 
+class Layout:
+    """Several Columns side by side in one SELECT list: the list's text, and a row cut back into each one's
+    part (and whatever the query selects after them), so callers never count offsets."""
+
+    def __init__(self, *parts: Columns) -> None:
+        self.parts = parts
+        self.sql = ", ".join(part.sql for part in parts)
+        ends, end = [], 0
+        for part in parts:
+            end += len(part.fields)
+            ends.append(end)
+        self._bounds = list(zip([0, *ends[:-1]], ends, strict=True))
+        self._end = end
+
+    def split(self, row: Sequence[Any]) -> list[Sequence[Any]]:
+        """The row's slice for each part, in order, then the rest of the row."""
+        return [row[start:end] for start, end in self._bounds] + [row[self._end :]]
+
+
 @cache
 def _converters(columns: Columns, vendor: str) -> list[tuple[int, Any, list[Converter]]]:
     out = []

@@ -230,13 +230,14 @@ def answer_problems(qs: QuerySet[Problem]) -> QuerySet[Problem]:
 _READ_VISIT = rawsql.Columns(Visit, tuple(f.name for f in Visit._meta.concrete_fields), "v")
 _READ_CHILD = rawsql.Columns(Child, ("id", "name"), "c")
 _READ_RECORDER = rawsql.Columns(User, ("id", "username", "first_name", "last_name"), "u")
+_READ = rawsql.Layout(_READ_VISIT, _READ_CHILD, _READ_RECORDER)
 
 
 @cache
 def _read_back_sql(vendor: str) -> str:
     q = rawsql.quote
     return (
-        f"SELECT {_READ_VISIT.sql}, {_READ_CHILD.sql}, {_READ_RECORDER.sql}, "
+        f"SELECT {_READ.sql}, "
         f"EXISTS (SELECT 1 FROM {q(VisitPhoto._meta.db_table)} p WHERE p.visit_id = v.id), "
         f"EXISTS (SELECT 1 FROM {q(Problem._meta.db_table)} r WHERE r.visit_id = v.id) "
         f"FROM {q(Visit._meta.db_table)} v JOIN {q(Child._meta.db_table)} c ON c.id = v.child_id "
@@ -254,11 +255,10 @@ def visit_read_back(actor: User, pk: int) -> tuple[Visit, list[VisitPhoto], list
         row = cursor.fetchone()
     if row is None:
         return None
-    n_visit, n_child, n_user = len(_READ_VISIT.fields), len(_READ_CHILD.fields), len(_READ_RECORDER.fields)
-    visit = _READ_VISIT.load(row)
-    visit.child = _READ_CHILD.load(row[n_visit:])
-    visit.recorded_by = _READ_RECORDER.load(row[n_visit + n_child :])
-    has_photos, has_problems = row[n_visit + n_child + n_user :]
+    visit_part, child_part, recorder_part, (has_photos, has_problems) = _READ.split(row)
+    visit = _READ_VISIT.load(visit_part)
+    visit.child = _READ_CHILD.load(child_part)
+    visit.recorded_by = _READ_RECORDER.load(recorder_part)
     photos = list(answer_photos(visit.photos.all())) if has_photos else []
     problems = list(answer_problems(visit.problems.all())) if has_problems else []
     return visit, photos, problems

@@ -179,6 +179,7 @@ _RULE = rawsql.Columns(VisitRule, ("district_code", "interval_days"), "r")
 _STORED = rawsql.Columns(
     Visit, ("id", "recorded_by", "body_hash"), "v"
 )  # a visit already under the client id
+_CONTEXT = rawsql.Layout(_CHILD, _SCHEDULE, _CATEGORY, _RULE, _STORED)
 
 
 @dataclass
@@ -208,7 +209,7 @@ def stored_visit(client_id: uuid.UUID) -> Visit | None:
 def _context_sql(vendor: str) -> str:
     q = rawsql.quote
     return (
-        f"SELECT {_CHILD.sql}, {_SCHEDULE.sql}, {_CATEGORY.sql}, {_RULE.sql}, {_STORED.sql} "
+        f"SELECT {_CONTEXT.sql} "
         f"FROM {q(Child._meta.db_table)} c "
         f"LEFT JOIN {q(VisitSchedule._meta.db_table)} s ON s.child_id = c.id "
         f"LEFT JOIN {q(CategoryMembership._meta.db_table)} m ON m.child_id = c.id AND m.end_date IS NULL "
@@ -230,20 +231,19 @@ def _context(actor: User, child_id: int, client_id: uuid.UUID) -> _Context | Non
         rows = cursor.fetchall()
     if not rows:
         return None
-    n_child, n_schedule, n_category = len(_CHILD.fields), len(_SCHEDULE.fields), len(_CATEGORY.fields)
-    n_rule = len(_RULE.fields)
-    child = _CHILD.load(rows[0])
-    scheduled, last_visit_on, due_on = _SCHEDULE.values(rows[0][n_child:])
-    stored_at = n_child + n_schedule + n_category + n_rule
-    stored = _STORED.load(rows[0][stored_at:]) if rows[0][stored_at] is not None else None
+    child_part, schedule_part, _category, _rule, stored_part, _rest = _CONTEXT.split(rows[0])
+    child = _CHILD.load(child_part)
+    scheduled, last_visit_on, due_on = _SCHEDULE.values(schedule_part)
+    stored = _STORED.load(stored_part) if stored_part[0] is not None else None
     categories: set[tuple[str, dt.date]] = set()
     rules: list[tuple[str, str, int]] = []
     for row in rows:
-        category, start = _CATEGORY.values(row[n_child + n_schedule :])
+        _child, _schedule, category_part, rule_part, _stored, _rest = _CONTEXT.split(row)
+        category, start = _CATEGORY.values(category_part)
         if category is None:  # no open category
             continue
         categories.add((category, start))
-        district, days = _RULE.values(row[n_child + n_schedule + n_category :])
+        district, days = _RULE.values(rule_part)
         if days is not None:
             rules.append((category, district, days))
     return _Context(
