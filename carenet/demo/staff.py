@@ -100,3 +100,21 @@ def create_users(
     User.objects.bulk_create(users, batch_size=2000)
     wanted = {u.username for u in users}
     return {name: pk for name, pk in User.objects.values_list("username", "pk") if name in wanted}
+
+
+def sign_in_examples(district: str = "120112") -> tuple[str, str] | None:
+    """A street and a village account of the demo to name on the sign-in page: the first street of
+    `district` that has a village, and its first village. The codes are the city's own and depend on the
+    demo's seed, so they are read from the divisions (public statistical codes, no personal data); None
+    when the demo city is not there."""
+    from carenet.accounts.models import Division
+
+    village = (
+        Division.objects.filter(code__startswith=district, code__regex=r"^[0-9]{12}$")
+        .order_by("code")
+        .values_list("code", flat=True)
+        .first()
+    )
+    if village is None:
+        return None
+    return f"street-{village[:9]}", f"village-{village}"

@@ -115,6 +115,19 @@ def test_a_demo_account_signs_in_with_the_demo_password(demo: str) -> None:
     assert authenticate(username="district-120112", password="carenet-demo") is not None
 
 
+def test_the_sign_in_page_names_demo_accounts_that_exist(demo: str, client) -> None:
+    """The demo's street and village codes are the city's own (and follow the seed): the sign-in page reads
+    them instead of naming accounts that do not exist."""
+    from carenet.demo.staff import sign_in_examples
+
+    street, village = sign_in_examples()
+    assert village.startswith("village-120112") and village[8:17] == street.removeprefix("street-")
+    page = client.get("/login/").content.decode()
+    assert street in page and village in page
+    for username in (street, village):
+        assert authenticate(username=username, password="carenet-demo") is not None, username
+
+
 def test_every_id_number_is_valid_and_agrees_with_birth_date_and_sex(demo: str) -> None:
     children = list(Child.objects.all())
     assert len(children) == 400

@@ -57,8 +57,17 @@ def login_view(request: HttpRequest) -> HttpResponse:
             "form": form,
             "next": request.GET.get("next", ""),
             "demo_password": settings.DEMO_PASSWORD if settings.DEMO else "",
+            "demo_examples": _demo_examples(),
         },
     )
+
+
+def _demo_examples() -> tuple[str, str] | None:
+    if not settings.DEMO:
+        return None
+    from carenet.demo.staff import sign_in_examples  # the demo package only in demo mode
+
+    return sign_in_examples()
 
 
 @require_POST
