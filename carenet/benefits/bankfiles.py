@@ -23,8 +23,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 
 from carenet.accounts.jurisdiction import scope
 from carenet.accounts.models import User
@@ -43,15 +41,13 @@ from carenet.benefits.models import (
     PayrollBatch,
     Programme,
 )
-from carenet.core import crypto
+from carenet.core import crypto, xlsx
 from carenet.core.errors import CarenetError, PermissionDeniedError, RowErrors
 from carenet.registry.models import ID_PURPOSE
 
 # The bank reads these headers, whatever language the user interface is in: they are not translated.
 HEADERS = ("序号", "姓名", "账号", "金额", "身份证号", "月份", "业务号", "备注")
 TOTAL_LABEL = "合计"
-MONEY_FORMAT = "0.00"
-CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("9999999999.99")  # the ledger's DecimalField(max_digits=12, decimal_places=2)
 # Lines that went out in the bank file (a re-download shows them all, whatever the bank answered since).
 SENT = (LineStatus.EXPORTED, LineStatus.PAID, LineStatus.FAILED)
@@ -77,7 +73,7 @@ TOTAL_WORDS = frozenset({"合计", "总计", "total"})
 # Who may send money
 
 
-def _batch_for_sender(actor: User, batch: PayrollBatch) -> PayrollBatch:
+def batch_for_sender(actor: User, batch: PayrollBatch) -> PayrollBatch:
     """The batch, locked, if `actor` is the finance officer of the district that pays it. A city administrator
     holds every permission but does not send a district's money; neither does another district."""
     if not has_perm(actor, Perm.PAYROLL_EXPORT):
@@ -108,7 +104,7 @@ def bank_file_name(batch: PayrollBatch) -> str:
 def bank_file_write(*, actor: User, batch: PayrollBatch) -> tuple[str, bytes]:
     """The bank file (filename, xlsx bytes). The first time, each line gets a copy of the account it is paid
     into and the batch moves to EXPORTED; later downloads give the same lines again."""
-    batch = _batch_for_sender(actor, batch)
+    batch = batch_for_sender(actor, batch)
     _refuse_without_accounts(batch)
     if batch.status not in (BatchStatus.APPROVED, BatchStatus.EXPORTED):
         raise CarenetError(_("Only an approved batch can be sent to the bank."))
@@ -201,7 +197,7 @@ def _workbook(batch: PayrollBatch, lines: Sequence[Any]) -> bytes:
     ws = wb.create_sheet(f"{batch.district_code}-{months.label(batch.period)}")
     for letter, width in zip("ABCDEFGH", (8, 14, 26, 12, 22, 10, 12, 24), strict=True):
         ws.column_dimensions[letter].width = width
-    ws.append([_cell(ws, h, bold=True) for h in HEADERS])
+    ws.append([xlsx.cell(ws, h, bold=True) for h in HEADERS])
     total = Decimal(0)
     notes: dict[tuple[str, str], str] = {}
     for number, line in enumerate(lines, start=1):
@@ -214,14 +210,16 @@ def _workbook(batch: PayrollBatch, lines: Sequence[Any]) -> bytes:
                 number,
                 line.payee_name,
                 crypto.decrypt(line.account_enc, purpose=BANK_PURPOSE),
-                _money(ws, line.amount),
+                xlsx.money(ws, line.amount),
                 crypto.decrypt(line.child__id_number_enc, purpose=ID_PURPOSE),
                 months.label(line.month),
                 str(line.pk),
                 notes[key],
             ]
         )
-    ws.append([_cell(ws, TOTAL_LABEL, bold=True), f"{len(lines)}笔", None, _money(ws, total, bold=True)])
+    ws.append(
+        [xlsx.cell(ws, TOTAL_LABEL, bold=True), f"{len(lines)}笔", None, xlsx.money(ws, total, bold=True)]
+    )
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
@@ -230,23 +228,6 @@ def _workbook(batch: PayrollBatch, lines: Sequence[Any]) -> bytes:
 def _note(line: Any) -> str:
     label = str(Programme(line.programme).label)
     return label if line.kind == LineKind.REGULAR else f"{label}（{LineKind(line.kind).label}）"
-
-
-def _cell(ws: Any, value: object, *, bold: bool = False, text: bool = False) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
-    if bold:
-        cell.font = Font(bold=True)
-    if text:
-        # Long digit strings stay text: as numbers Excel would show 6.22E+18 and drop the last digits.
-        cell.number_format = "@"
-    return cell
-
-
-def _money(ws: Any, amount: Decimal, *, bold: bool = False) -> WriteOnlyCell:
-    # A Decimal cell: openpyxl writes it with 16 significant digits, exact for the ledger's 12.
-    cell = _cell(ws, amount.quantize(CENT), bold=bold)
-    cell.number_format = MONEY_FORMAT
-    return cell
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -279,7 +260,7 @@ class _Outcome:
 def bank_return_import(*, actor: User, batch: PayrollBatch, data: bytes) -> ReturnReport:
     """Record what the bank paid. Every row is checked first; any bad row raises RowErrors listing them all
     and nothing is recorded."""
-    batch = _batch_for_sender(actor, batch)
+    batch = batch_for_sender(actor, batch)
     if batch.status != BatchStatus.EXPORTED:
         raise CarenetError(_("Only a batch sent to the bank can take its return file."))
     lines = {line.pk: line for line in batch.lines.select_for_update().filter(status__in=SENT)}
@@ -563,7 +544,7 @@ def parse_money(value: object) -> Decimal:
     if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
         raise ValueError(_("“%(value)s” is not an amount.") % {"value": value})
     try:
-        rounded = amount.quantize(CENT)
+        rounded = amount.quantize(xlsx.CENT)
     except InvalidOperation as exc:
         raise ValueError(_("“%(value)s” is not an amount.") % {"value": value}) from exc
     if rounded != amount:

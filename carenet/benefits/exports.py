@@ -12,15 +12,12 @@ from typing import Any
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 
 from carenet.benefits import months
 from carenet.benefits.models import Programme
 from carenet.benefits.selectors import Subtotal, TotalsReport, division_names
+from carenet.core import xlsx
 from carenet.registry.models import Category
-
-MONEY_FORMAT = "#,##0.00"
-COUNT_FORMAT = "#,##0"
 
 
 def totals_file_name(report: TotalsReport) -> str:
@@ -125,18 +122,12 @@ def _widths(ws: Any, widths: tuple[int, ...]) -> None:
 
 
 def _bold(ws: Any, value: object) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
-    cell.font = Font(bold=True)
-    return cell
+    return xlsx.cell(ws, value, bold=True)
 
 
 def _money(ws: Any, amount: Decimal, bold: bool = False) -> WriteOnlyCell:
-    cell = _bold(ws, amount) if bold else WriteOnlyCell(ws, value=amount)
-    cell.number_format = MONEY_FORMAT
-    return cell
+    return xlsx.money(ws, amount, bold=bold, number_format=xlsx.GROUPED_MONEY)
 
 
 def _count(ws: Any, n: int, bold: bool = False) -> WriteOnlyCell:
-    cell = _bold(ws, n) if bold else WriteOnlyCell(ws, value=n)
-    cell.number_format = COUNT_FORMAT
-    return cell
+    return xlsx.cell(ws, n, bold=bold, number_format=xlsx.COUNT)

@@ -18,15 +18,16 @@ from openpyxl import Workbook
 from carenet.accounts.models import User
 from carenet.audit import events
 from carenet.audit.models import AccessLog
-from carenet.benefits.bankfiles import _batch_for_sender, _cell, _money
+from carenet.benefits.bankfiles import batch_for_sender
 from carenet.benefits.models import BatchStatus, LineStatus, PaymentLine, PayrollBatch, Programme
+from carenet.core import xlsx
 from carenet.core.errors import CarenetError
 
 HEADERS = ("序号", "姓名", "性别", "公民身份号码", "参保年度", "资助金额", "所在村（社区）代码")
 
 
 def _insurance_batch(actor: User, batch: PayrollBatch) -> PayrollBatch:
-    batch = _batch_for_sender(actor, batch)
+    batch = batch_for_sender(actor, batch)
     if batch.programme != Programme.MEDICAL_PREMIUM:
         raise CarenetError(
             _("Only the medical-insurance premium subsidy has a list for the insurance bureau.")
@@ -51,7 +52,7 @@ def insurance_list_write(*, actor: User, batch: PayrollBatch) -> tuple[str, byte
     )
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(f"{batch.district_code}-{batch.period.year}")
-    ws.append([_cell(ws, h, bold=True) for h in HEADERS])
+    ws.append([xlsx.cell(ws, h, bold=True) for h in HEADERS])
     total = Decimal(0)
     for number, line in enumerate(lines, start=1):
         total += line.amount
@@ -60,14 +61,21 @@ def insurance_list_write(*, actor: User, batch: PayrollBatch) -> tuple[str, byte
                 number,
                 line.child.name,
                 line.child.get_sex_display(),
-                _cell(ws, line.child.id_number, text=True),
+                xlsx.cell(ws, line.child.id_number, text=True),
                 line.month.year,
-                _money(ws, line.amount),
-                _cell(ws, line.division_code, text=True),
+                xlsx.money(ws, line.amount),
+                xlsx.cell(ws, line.division_code, text=True),
             ]
         )
     ws.append(
-        [_cell(ws, "合计", bold=True), f"{len(lines)}人", None, None, None, _money(ws, total, bold=True)]
+        [
+            xlsx.cell(ws, "合计", bold=True),
+            f"{len(lines)}人",
+            None,
+            None,
+            None,
+            xlsx.money(ws, total, bold=True),
+        ]
     )
     buffer = io.BytesIO()
     wb.save(buffer)

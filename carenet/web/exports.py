@@ -9,12 +9,12 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from carenet.accounts.models import User
 from carenet.accounts.permissions import Perm, has_perm
 from carenet.audit import events
 from carenet.audit.models import AccessLog
+from carenet.core import xlsx
 from carenet.core.errors import CarenetError
 from carenet.registry.models import Category, CategoryMembership, Child, Sex
 
@@ -62,7 +62,7 @@ def children_xlsx(*, actor: User, queryset: QuerySet[Child]) -> HttpResponse:
         _("Grade"),
         _("Status"),
     ]
-    ws.append([_bold(ws, h) for h in header])
+    ws.append([xlsx.cell(ws, h, bold=True) for h in header])
     for c in rows:
         ws.append(
             [
@@ -85,11 +85,3 @@ def children_xlsx(*, actor: User, queryset: QuerySet[Child]) -> HttpResponse:
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="children-{stamp}.xlsx"'
     return response
-
-
-def _bold(ws, value: str):  # type: ignore[no-untyped-def]
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(ws, value=value)
-    cell.font = Font(bold=True)
-    return cell

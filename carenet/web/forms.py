@@ -24,6 +24,11 @@ DATE = forms.DateInput(attrs={"type": "date"})
 MAX_VILLAGE_OPTIONS = 400
 
 
+def with_any(choices: Any) -> list[tuple[str, Any]]:
+    """A filter's choices with an empty "Any" first."""
+    return [("", _("Any")), *choices]
+
+
 def apply_error(form: forms.Form, error: CarenetError) -> None:
     """Show a service's error next to the field it names, or above the form."""
     name = (error.field or "").replace("guardian.", "guardian_")

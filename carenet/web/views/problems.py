@@ -33,14 +33,10 @@ from carenet.problems.models import (
     Severity,
 )
 from carenet.registry import selectors as registry_selectors
-from carenet.web.forms import apply_error
+from carenet.web.forms import apply_error, with_any
 from carenet.web.views.common import paginate, require
 
 # ---------------------------------------------------------------- forms
-
-
-def _any(choices: Any) -> list[tuple[str, Any]]:
-    return [("", gettext_lazy("Any")), *choices]
 
 
 class ProblemFilterForm(forms.Form):
@@ -58,17 +54,17 @@ class ProblemFilterForm(forms.Form):
         choices=[("", gettext_lazy("Not closed")), *ProblemState.choices],
     )
     category = forms.ChoiceField(
-        label=gettext_lazy("Category"), required=False, choices=_any(ProblemCategory.choices)
+        label=gettext_lazy("Category"), required=False, choices=with_any(ProblemCategory.choices)
     )
     severity = forms.ChoiceField(
-        label=gettext_lazy("Severity"), required=False, choices=_any(Severity.choices)
+        label=gettext_lazy("Severity"), required=False, choices=with_any(Severity.choices)
     )
     level = forms.TypedChoiceField(
         label=gettext_lazy("Supervised at"),
         required=False,
         coerce=int,
         empty_value=None,
-        choices=_any(Level.choices),
+        choices=with_any(Level.choices),
     )
     overdue = forms.BooleanField(label=gettext_lazy("Overdue only"), required=False)
     child = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)

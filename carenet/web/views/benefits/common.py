@@ -7,7 +7,6 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
 
 from carenet.accounts.jurisdiction import scope
 from carenet.accounts.models import Division, DivisionLevel, User
@@ -26,10 +25,6 @@ STOPS_SHOWN = 200
 PROOF_FINDINGS = 500
 MAX_RETURN_FILE = 20 * 1024 * 1024  # a bank's return file for 100,000 payments is a few MB
 MONTHLY = [p for p in Programme.values if PROGRAMMES[p].periodicity == Periodicity.MONTHLY]
-
-
-def _any(choices: Any) -> list[tuple[str, Any]]:
-    return [("", gettext_lazy("Any")), *choices]
 
 
 def _seat(actor: User) -> str:

@@ -28,14 +28,13 @@ from carenet.benefits.models import (
 )
 from carenet.core.errors import CarenetError, RowErrors
 from carenet.web.exports import XLSX
-from carenet.web.forms import apply_error
+from carenet.web.forms import apply_error, with_any
 from carenet.web.templatetags.benefits_tags import yuan
 from carenet.web.views.benefits.common import (
     LINES_PER_PAGE,
     MAX_RETURN_FILE,
     STOPS_SHOWN,
     MonthField,
-    _any,
     _below_district,
     _districts,
     _record_shown,
@@ -47,11 +46,11 @@ from carenet.web.views.common import paginate, require
 
 class BatchFilterForm(forms.Form):
     programme = forms.ChoiceField(
-        label=gettext_lazy("Programme"), required=False, choices=_any(Programme.choices)
+        label=gettext_lazy("Programme"), required=False, choices=with_any(Programme.choices)
     )
     period = MonthField(label=gettext_lazy("Month"), required=False)
     status = forms.ChoiceField(
-        label=gettext_lazy("Status"), required=False, choices=_any(BatchStatus.choices)
+        label=gettext_lazy("Status"), required=False, choices=with_any(BatchStatus.choices)
     )
     district = forms.ChoiceField(label=gettext_lazy("District"), required=False)
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
@@ -59,7 +58,7 @@ class BatchFilterForm(forms.Form):
     def __init__(self, *args: Any, districts: list[Division], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if len(districts) > 1:
-            self.fields["district"].choices = _any((d.code, d.name) for d in districts)
+            self.fields["district"].choices = with_any((d.code, d.name) for d in districts)
         else:
             del self.fields["district"]
 
@@ -101,14 +100,16 @@ class GenerateForm(forms.Form):
 
 
 class LineFilterForm(forms.Form):
-    status = forms.ChoiceField(label=gettext_lazy("Status"), required=False, choices=_any(LineStatus.choices))
-    kind = forms.ChoiceField(label=gettext_lazy("Kind"), required=False, choices=_any(LineKind.choices))
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"), required=False, choices=with_any(LineStatus.choices)
+    )
+    kind = forms.ChoiceField(label=gettext_lazy("Kind"), required=False, choices=with_any(LineKind.choices))
     division = forms.ChoiceField(label=gettext_lazy("Street or village"), required=False)
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, places: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["division"].choices = _any(places)
+        self.fields["division"].choices = with_any(places)
 
     def filters(self) -> selectors.LineFilters:
         data = self.cleaned_data
