@@ -62,7 +62,7 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     return changes
 
 
-def _change_row(
+def _change_log(
     *,
     actor: User | None,
     entity: str,
@@ -71,20 +71,20 @@ def _change_row(
     division_code: str,
     action: str,
     changes: dict[str, list[Any]],
-) -> dict[str, Any]:
-    """The columns of one ChangeLog row (field names, in the table's order), for all three writers: a model
-    instance (change_recorded, changes_recorded) and a statement without one (change_statement, on the hot
-    path of a posted visit). The actor goes by id; `at` is set on insert (auto_now_add). `changes` is written
-    as given: sensitive values come masked from diff()."""
-    return {
-        "actor_id": actor.pk if actor is not None else None,
-        "entity": entity,
-        "entity_id": entity_id,
-        "child_id": child_id,
-        "division_code": division_code,
-        "action": action,
-        "changes": changes,
-    }
+) -> ChangeLog:
+    """One unsaved ChangeLog row, for all three writers: one insert (change_recorded), many at once
+    (changes_recorded), a statement run with the write it records (change_statement, whose entity id is
+    rawsql.NEW_ID). The actor goes by id; `at` is set on insert (auto_now_add). `changes` is written as
+    given: sensitive values come masked from diff()."""
+    return ChangeLog(
+        actor_id=actor.pk if actor is not None else None,
+        entity=entity,
+        entity_id=entity_id,
+        child_id=child_id,
+        division_code=division_code,
+        action=action,
+        changes=changes,
+    )
 
 
 def change_recorded(
@@ -97,16 +97,17 @@ def change_recorded(
     action: str,
     changes: dict[str, list[Any]],
 ) -> ChangeLog:
-    row = _change_row(
-        actor=actor,
-        entity=entity,
-        entity_id=entity_id,
-        child_id=child_id,
-        division_code=division_code,
-        action=action,
-        changes=changes,
+    return rawsql.insert_instance(
+        _change_log(
+            actor=actor,
+            entity=entity,
+            entity_id=entity_id,
+            child_id=child_id,
+            division_code=division_code,
+            action=action,
+            changes=changes,
+        )
     )
-    return rawsql.insert_instance(ChangeLog(**row))
 
 
 def change_statement(
@@ -114,7 +115,7 @@ def change_statement(
 ) -> rawsql.Statement:
     """The "create" record of a row being inserted by rawsql.insert_with, as a statement to run with it
     (its entity id is the new row's)."""
-    row = _change_row(
+    row = _change_log(
         actor=actor,
         entity=entity,
         entity_id=rawsql.NEW_ID,
@@ -123,7 +124,7 @@ def change_statement(
         action=ChangeLog.Action.CREATE.value,
         changes=changes,
     )
-    return rawsql.insert_statement(ChangeLog, rawsql.values_of(ChangeLog(**row)))
+    return rawsql.insert_statement(ChangeLog, rawsql.values_of(row))
 
 
 def changes_recorded(
@@ -136,16 +137,14 @@ def changes_recorded(
     """The bulk form of change_recorded, one INSERT for many records of one kind (a sample drawn, a run of
     escalations): each row is (entity_id, child_id, division_code, changes)."""
     logs = [
-        ChangeLog(
-            **_change_row(
-                actor=actor,
-                entity=entity,
-                entity_id=entity_id,
-                child_id=child_id,
-                division_code=division_code,
-                action=action,
-                changes=changes,
-            )
+        _change_log(
+            actor=actor,
+            entity=entity,
+            entity_id=entity_id,
+            child_id=child_id,
+            division_code=division_code,
+            action=action,
+            changes=changes,
         )
         for entity_id, child_id, division_code, changes in rows
     ]
@@ -174,9 +173,8 @@ def accesses_recorded(
 ) -> int:
     """One access row per child. Many at once (a district's bank file names 100,000) go by COPY on PostgreSQL."""
     rows = [(actor.pk, cid, code, kind, detail) for cid, code in children]
-    if (
-        len(rows) == 1
-    ):  # one child read (a replay answered to a phone, one file opened): the cheap single insert
+    # One child read (a replay answered to a phone, one file opened): the cheap single insert.
+    if len(rows) == 1:
         access_recorded(actor=actor, child_id=rows[0][1], division_code=rows[0][2], kind=kind, detail=detail)
         return 1
     if len(rows) < BULK_ACCESS_ROWS:

@@ -292,6 +292,7 @@ def _attach(
 # ---------------------------------------------------------------- filing
 
 
+@transaction.atomic
 def application_file(
     *,
     actor: User,
@@ -303,44 +304,18 @@ def application_file(
     end_reason: str = "",
     documents: Iterable[ChildDocument | int] = (),
     source: str = "",
+    authorized_by: Perm = Perm.APPLICATION_FILE,
 ) -> Application:
     """A new application for `child` (read through the actor's scope; outside it: Child.DoesNotExist).
 
     OPEN: `effective_month` is the first month paid; END: the last month paid. `documents` (of the child's
-    file) are attached as evidence at once; more can follow with evidence_attach."""
-    if not has_perm(actor, Perm.APPLICATION_FILE):
+    file) are attached as evidence at once; more can follow with evidence_attach.
+    `authorized_by`: the permission that lets the actor file. The village's right to file any application,
+    unless a workflow files as part of a move it authorizes: screening's confirm (Perm.SCREENING_REVIEW: the
+    district files for the child a confirmed finding concerns; the village's check, the street's review and
+    the district's approval follow as for any application)."""
+    if not has_perm(actor, authorized_by):
         raise PermissionDeniedError(_("Your role may not file applications."))
-    return application_file_unchecked(
-        actor=actor,
-        child=child,
-        kind=kind,
-        category=category,
-        effective_month=effective_month,
-        reason=reason,
-        end_reason=end_reason,
-        documents=documents,
-        source=source,
-    )
-
-
-@transaction.atomic
-def application_file_unchecked(
-    *,
-    actor: User,
-    child: Child,
-    kind: str,
-    category: str,
-    effective_month: dt.date,
-    reason: str,
-    end_reason: str = "",
-    documents: Iterable[ChildDocument | int] = (),
-    source: str = "",
-) -> Application:
-    """application_file without its check of Perm.APPLICATION_FILE, for a workflow that files as part of a
-    move it has authorized itself: screening's confirm (Perm.SCREENING_REVIEW — the district files for the
-    child a confirmed finding concerns; the village's check, the street's review and the district's
-    approval follow as for any application). Jurisdiction still applies: the child is read through the
-    actor's scope."""
     child = scope(actor, Child.objects.select_for_update()).get(pk=child.pk)
     if kind not in ApplicationKind.values:
         raise CarenetError(_("Choose whether the support starts or ends."), field="kind")

@@ -2,10 +2,10 @@
 
 On this project's 2-core machine one ORM query costs about 0.7 ms of Python to build and compile, the same
 SELECT through a cursor 0.06 ms; a visit posted from a phone used to make a dozen. The helpers here keep
-such SQL honest: column lists come from the models (`Columns`, the statement builders), values go through
-each field's own conversion to and from the database (so SQLite and PostgreSQL store and read exactly what
-the ORM would), and the SQL text is built once per process. Jurisdiction in hand-written SQL comes from `jurisdiction.scope_sql`, never from a
-condition written at the call site.
+such SQL honest: column lists come from the models (`Columns`, `Layout`, the statement builders), values go
+through each field's own conversion to and from the database (so SQLite and PostgreSQL store and read exactly
+what the ORM would), and the SQL text is built once per process. Jurisdiction in hand-written SQL comes from
+`jurisdiction.scope_sql`, never from a condition written at the call site.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
+from itertools import accumulate
 from typing import Any, TypeVar
 
 import psycopg
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 M = TypeVar("M", bound=models.Model)
@@ -80,7 +81,7 @@ class _PgCursor:
 
 
 def quote(name: str) -> str:
-    return connection.ops.quote_name(name)
+    return _db().ops.quote_name(name)
 
 
 class Columns:
@@ -122,14 +123,10 @@ class Layout:
     part (and whatever the query selects after them), so callers never count offsets."""
 
     def __init__(self, *parts: Columns) -> None:
-        self.parts = parts
         self.sql = ", ".join(part.sql for part in parts)
-        ends, end = [], 0
-        for part in parts:
-            end += len(part.fields)
-            ends.append(end)
+        ends = list(accumulate(len(part.fields) for part in parts))
         self._bounds = list(zip([0, *ends[:-1]], ends, strict=True))
-        self._end = end
+        self._end = ends[-1]
 
     def split(self, row: Sequence[Any]) -> list[Sequence[Any]]:
         """The row's slice for each part, in order, then the rest of the row."""
@@ -141,7 +138,8 @@ def _converters(columns: Columns, vendor: str) -> list[tuple[int, Any, list[Conv
     out = []
     for index, field in enumerate(columns.fields):
         col = field.get_col(columns.alias)  # type: ignore[union-attr]
-        found = connection.ops.get_db_converters(col) + field.get_db_converters(connection)  # type: ignore[union-attr]
+        db = _db()
+        found = db.ops.get_db_converters(col) + field.get_db_converters(db)  # type: ignore[union-attr]
         if found:
             out.append((index, col, found))
     return out
@@ -201,7 +199,7 @@ def delete_statement(model: type[models.Model], pk: Any) -> Statement:
     meta = model._meta
     return Statement(
         f"DELETE FROM {quote(meta.db_table)} WHERE {quote(meta.pk.column)} = %s",
-        [meta.pk.get_db_prep_value(pk, connection)],
+        [meta.pk.get_db_prep_value(pk, _db())],
     )
 
 

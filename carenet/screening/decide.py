@@ -90,9 +90,9 @@ def _source_text(finding: Finding, record: ListRecord | None) -> str:
 
 
 def _file(actor: User, finding: Finding, child: Child, kind: str, source: str, end_reason: str = "") -> str:
-    # The reviewer's right to confirm (Perm.SCREENING_REVIEW, checked in _locked) is the right to file what
-    # the finding proposes; it is not Perm.APPLICATION_FILE, the village's right to file any application.
-    application = applications.application_file_unchecked(
+    # The reviewer's right to confirm is the right to file what the finding proposes; it is not
+    # Perm.APPLICATION_FILE, the village's right to file any application.
+    application = applications.application_file(
         actor=actor,
         child=child,
         kind=kind,
@@ -101,6 +101,7 @@ def _file(actor: User, finding: Finding, child: Child, kind: str, source: str, e
         reason=source,
         end_reason=end_reason,
         source="screening",
+        authorized_by=Perm.SCREENING_REVIEW,
     )
     finding.application = application
     return _("Application %(id)s filed") % {"id": application.pk}

@@ -16,6 +16,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 from itertools import islice
 from typing import TYPE_CHECKING
 
@@ -181,23 +182,27 @@ def after_visit(
         return rawsql.delete_statement(VisitSchedule, child.pk) if scheduled else None
     row = _row(child.pk, child.division_code, due, last)
     values = rawsql.values_of(row, add=not scheduled)  # every column but the primary key, the child
-    column = rawsql.quote(VisitSchedule._meta.get_field("last_visit_on").column)
     if scheduled:
         update = rawsql.update_statement(VisitSchedule, child.pk, values)
         return rawsql.Statement(
-            f"{update.sql} AND ({column} IS NULL OR {column} <= %s)",
+            f"{update.sql} AND (last_visit_on IS NULL OR last_visit_on <= %s)",
             [*update.params, rawsql.param(VisitSchedule, "last_visit_on", last)],
         )
     insert = rawsql.insert_statement(VisitSchedule, {"child": child.pk, **values})
+    return rawsql.Statement(insert.sql + _upsert_guard(tuple(values)), insert.params)
+
+
+@cache
+def _upsert_guard(names: tuple[str, ...]) -> str:
+    """after_visit's INSERT, when it finds the child's row there: the guarded UPDATE of the same columns."""
+    from carenet.visits.models import VisitSchedule
+
     table = rawsql.quote(VisitSchedule._meta.db_table)
-    sets = ", ".join(
-        f"{c} = excluded.{c}"
-        for c in (rawsql.quote(VisitSchedule._meta.get_field(name).column) for name in values)
-    )
-    return rawsql.Statement(
-        f"{insert.sql} ON CONFLICT ({rawsql.quote(VisitSchedule._meta.pk.column)}) DO UPDATE SET {sets} "
-        f"WHERE {table}.{column} IS NULL OR {table}.{column} <= excluded.{column}",
-        insert.params,
+    columns = [rawsql.quote(VisitSchedule._meta.get_field(name).column) for name in names]  # type: ignore[union-attr]
+    sets = ", ".join(f"{c} = excluded.{c}" for c in columns)
+    return (
+        f" ON CONFLICT (child_id) DO UPDATE SET {sets} "
+        f"WHERE {table}.last_visit_on IS NULL OR {table}.last_visit_on <= excluded.last_visit_on"
     )
 
 

@@ -170,9 +170,14 @@ def rollup(actor: User, parent: Division, *, today: dt.date | None = None) -> tu
     width = len(subs[0].code)
     if _tally_code(actor, parent) is not None and tally.serves(subs[0].code):
         by_prefix = _tally_counts(actor, parent.code, width, today)
-        return [RollupRow(d, by_prefix.get(d.code, Counts())) for d in subs], sum(
-            by_prefix.values(), Counts()
-        )
+    else:
+        by_prefix = _schedule_counts(actor, parent, width, today)
+    # The total is the sum of every group (one read, not two): each village lies under exactly one prefix.
+    return [RollupRow(d, by_prefix.get(d.code, Counts())) for d in subs], sum(by_prefix.values(), Counts())
+
+
+def _schedule_counts(actor: User, parent: Division, width: int, today: dt.date) -> dict[str, Counts]:
+    """Counts under `parent` by the first `width` digits of the division code, from the schedule itself."""
     grouped = (
         schedules_under(actor, parent)
         .annotate(prefix=Substr("division_code", 1, width))
@@ -180,13 +185,10 @@ def rollup(actor: User, parent: Division, *, today: dt.date | None = None) -> tu
         .annotate(**_count_filters(today))
         .order_by()
     )
-    by_prefix = {
+    return {
         row["prefix"]: Counts(row["scheduled"], row["overdue"], row["due_soon"], row["never_visited"])
         for row in grouped
     }
-    # The total is the sum of every group (one scan, not two): each village lies under exactly one prefix.
-    total = sum(by_prefix.values(), Counts())
-    return [RollupRow(d, by_prefix.get(d.code, Counts())) for d in subs], total
 
 
 def visit_list(

@@ -29,14 +29,16 @@ from django.db import connection, transaction
 
 from carenet.accounts.jurisdiction import scope_sql
 from carenet.accounts.models import User
-from carenet.visits.models import VisitTally, VisitTallyChange
+from carenet.visits.models import VisitSchedule, VisitTally, VisitTallyChange
 
 STREET = 9  # the tally's key is the first nine digits of a village code
+_TALLY, _CHANGES, _SCHEDULE = (m._meta.db_table for m in (VisitTally, VisitTallyChange, VisitSchedule))
+_ROW = "street_code, next_due_on, visited, children"  # the columns of both tally tables
 
 # What the tally must hold for the schedule as it is (the same as migration 0006's fill).
 _FROM_SCHEDULE = (
     "SELECT SUBSTR(division_code, 1, 9) AS street_code, next_due_on, last_visit_on IS NOT NULL AS visited, "
-    "COUNT(*) AS children FROM visits_visitschedule GROUP BY 1, 2, 3"
+    f"COUNT(*) AS children FROM {_SCHEDULE} GROUP BY 1, 2, 3"
 )
 
 
@@ -66,8 +68,7 @@ def sums_sql(actor: User, code: str, width: int, today: dt.date, soon: dt.date) 
     for model, alias in ((VisitTally, "t"), (VisitTallyChange, "c")):
         where, scope_params = scope_sql(actor, model, alias)
         parts.append(
-            f"SELECT {alias}.street_code, {alias}.next_due_on, {alias}.visited, {alias}.children "
-            f"FROM {model._meta.db_table} {alias} WHERE {where} AND {alias}.street_code LIKE %s"
+            f"SELECT {_ROW} FROM {model._meta.db_table} {alias} WHERE {where} AND street_code LIKE %s"
         )
         params += [*scope_params, code + "%"]
     sql = (
@@ -83,7 +84,7 @@ def sums_sql(actor: User, code: str, width: int, today: dt.date, soon: dt.date) 
 def pending() -> int:
     """About how many changes wait to be folded in (the span of their ids: cheap, from the index)."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT MAX(id) - MIN(id) + 1 FROM {VisitTallyChange._meta.db_table}")
+        cursor.execute(f"SELECT MAX(id) - MIN(id) + 1 FROM {_CHANGES}")
         (span,) = cursor.fetchone()
     return span or 0
 
@@ -91,18 +92,16 @@ def pending() -> int:
 def compact() -> int:
     """Fold the appended changes into the tally; returns how many changes were folded. Safe while visits
     are posted and while another compaction runs: each change is folded exactly once."""
-    tally, changes = VisitTally._meta.db_table, VisitTallyChange._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # One statement: the changes it deletes are exactly those it adds up. A concurrent compaction
             # waits for this one's deletions, then skips the rows already gone.
             cursor.execute(
-                f"WITH gone AS (DELETE FROM {changes} RETURNING street_code, next_due_on, visited, children), "
+                f"WITH gone AS (DELETE FROM {_CHANGES} RETURNING {_ROW}), "
                 "summed AS (SELECT street_code, next_due_on, visited, SUM(children) AS children FROM gone "
                 "GROUP BY 1, 2, 3), "
-                f"upserted AS (INSERT INTO {tally} (street_code, next_due_on, visited, children) "
-                "SELECT street_code, next_due_on, visited, children FROM summed WHERE children <> 0 "
-                f"ON CONFLICT ON CONSTRAINT tally_key DO UPDATE SET children = {tally}.children + EXCLUDED.children "
+                f"upserted AS (INSERT INTO {_TALLY} ({_ROW}) SELECT {_ROW} FROM summed WHERE children <> 0 "
+                f"ON CONFLICT ON CONSTRAINT tally_key DO UPDATE SET children = {_TALLY}.children + EXCLUDED.children "
                 "RETURNING id, children) "
                 "SELECT (SELECT COUNT(*) FROM gone), ARRAY(SELECT id FROM upserted WHERE children = 0)"
             )
@@ -110,23 +109,23 @@ def compact() -> int:
         else:
             # SQLite: this transaction holds the database's one write lock from its start (IMMEDIATE), so
             # nothing is appended between these statements.
-            cursor.execute(f"SELECT MAX(id), COUNT(*) FROM {changes}")
+            cursor.execute(f"SELECT MAX(id), COUNT(*) FROM {_CHANGES}")
             last, folded = cursor.fetchone()
             if last is None:
                 return 0
             cursor.execute(
-                f"INSERT INTO {tally} (street_code, next_due_on, visited, children) "
-                f"SELECT street_code, next_due_on, visited, SUM(children) FROM {changes} WHERE id <= %s "
+                f"INSERT INTO {_TALLY} ({_ROW}) "
+                f"SELECT street_code, next_due_on, visited, SUM(children) FROM {_CHANGES} WHERE id <= %s "
                 "GROUP BY 1, 2, 3 HAVING SUM(children) <> 0 "
                 "ON CONFLICT (street_code, next_due_on, visited) DO UPDATE SET children = children + excluded.children",
                 [last],
             )
-            cursor.execute(f"DELETE FROM {changes} WHERE id <= %s", [last])
-            cursor.execute(f"SELECT id FROM {tally} WHERE children = 0")
+            cursor.execute(f"DELETE FROM {_CHANGES} WHERE id <= %s", [last])
+            cursor.execute(f"SELECT id FROM {_TALLY} WHERE children = 0")
             emptied = [pk for (pk,) in cursor.fetchall()]
         if emptied:  # keys no child is under any more
             marks = ", ".join(["%s"] * len(emptied))
-            cursor.execute(f"DELETE FROM {tally} WHERE id IN ({marks}) AND children = 0", list(emptied))
+            cursor.execute(f"DELETE FROM {_TALLY} WHERE id IN ({marks}) AND children = 0", list(emptied))
     return int(folded)
 
 
@@ -141,21 +140,13 @@ class Difference:
 
 def check() -> list[Difference]:
     """Every (street, due date, visited) key where the tally and the schedule disagree; [] when they agree.
-    Reads both in one statement."""
+    Reads all three in one statement."""
     sql = (
-        "WITH tally AS (SELECT street_code, next_due_on, visited, SUM(children) AS children FROM ("
-        f"SELECT street_code, next_due_on, visited, children FROM {VisitTally._meta.db_table} UNION ALL "
-        f"SELECT street_code, next_due_on, visited, children FROM {VisitTallyChange._meta.db_table}"
-        ") AS both_tables GROUP BY 1, 2, 3), "
-        f"schedule AS ({_FROM_SCHEDULE}) "
-        "SELECT t.street_code, t.next_due_on, t.visited, t.children, COALESCE(s.children, 0) "
-        "FROM tally t LEFT JOIN schedule s ON s.street_code = t.street_code AND s.next_due_on = t.next_due_on "
-        "AND s.visited = t.visited WHERE t.children <> COALESCE(s.children, 0) "
-        "UNION ALL "
-        "SELECT s.street_code, s.next_due_on, s.visited, 0, s.children FROM schedule s "
-        "WHERE NOT EXISTS (SELECT 1 FROM tally t WHERE t.street_code = s.street_code "
-        "AND t.next_due_on = s.next_due_on AND t.visited = s.visited) "
-        "ORDER BY 1, 2, 3"
+        "SELECT street_code, next_due_on, visited, SUM(tally), SUM(schedule) FROM ("
+        f"SELECT street_code, next_due_on, visited, children AS tally, 0 AS schedule FROM {_TALLY} UNION ALL "
+        f"SELECT street_code, next_due_on, visited, children, 0 FROM {_CHANGES} UNION ALL "
+        f"SELECT street_code, next_due_on, visited, 0, children FROM ({_FROM_SCHEDULE}) AS s"
+        ") AS all_rows GROUP BY 1, 2, 3 HAVING SUM(tally) <> SUM(schedule) ORDER BY 1, 2, 3"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql)
@@ -168,16 +159,12 @@ def check() -> list[Difference]:
 def rebuild() -> int:
     """Recompute the tally from the schedule (after `check()` found a difference); returns its rows. Locks
     the schedule against writers for the moment it takes (about a second for a million children)."""
-    tally, changes = VisitTally._meta.db_table, VisitTallyChange._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("LOCK TABLE visits_visitschedule IN SHARE MODE")
-        cursor.execute(f"DELETE FROM {changes}")
-        cursor.execute(f"DELETE FROM {tally}")
-        cursor.execute(
-            f"INSERT INTO {tally} (street_code, next_due_on, visited, children) "
-            f"SELECT street_code, next_due_on, visited, children FROM ({_FROM_SCHEDULE}) AS s"
-        )
+            cursor.execute(f"LOCK TABLE {_SCHEDULE} IN SHARE MODE")
+        cursor.execute(f"DELETE FROM {_CHANGES}")
+        cursor.execute(f"DELETE FROM {_TALLY}")
+        cursor.execute(f"INSERT INTO {_TALLY} ({_ROW}) SELECT {_ROW} FROM ({_FROM_SCHEDULE}) AS s")
         return cursor.rowcount
 
 

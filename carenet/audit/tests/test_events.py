@@ -74,13 +74,15 @@ def test_an_unattributed_change_is_written_without_an_actor(children):
 
 def test_every_writer_builds_its_row_with_the_one_row_builder(personas, children, monkeypatch, masked):
     built: list[str] = []
-    real = events._change_row
+    real = events._change_log
 
     def spy(**kwargs):
         built.append(kwargs["action"])
-        return real(**kwargs) | {"entity": "spied"}
+        row = real(**kwargs)
+        row.entity = "spied"
+        return row
 
-    monkeypatch.setattr(events, "_change_row", spy)
+    monkeypatch.setattr(events, "_change_log", spy)
 
     _write_all_three(personas.director_a, children.own, masked)
 
